@@ -1,0 +1,39 @@
+# This file is part of the water_utility module.  See README.rst.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class AreaRouteError(ValidationError):
+    pass
+
+
+class CategoryError(ValidationError):
+    pass
+
+
+class SubscriptionStateError(UserError):
+    pass
+
+
+class SubscriptionDeleteError(AccessError):
+    pass
+
+
+class MeterReadingError(ValidationError):
+    pass
+
+
+class MeterInstallationError(ValidationError):
+    pass
+
+
+class MeterStateError(UserError):
+    pass
+
+
+class IdentifierError(ValidationError):
+    pass
+
+
+class WorkingHourError(ValidationError):
+    pass

@@ -1,0 +1,551 @@
+# This file is part of the water_utility module.  See README.rst.
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sql import Null
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.sql.functions import DateRange
+from trytond.sql.operators import RangeOverlap
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from . import consumption
+from .exceptions import (
+    MeterInstallationError, MeterReadingError, MeterStateError)
+
+READING_DIGITS = (16, 3)
+
+DIAMETERS = [
+    (None, ''),
+    ('15', 'DN15 (½")'),
+    ('20', 'DN20 (¾")'),
+    ('25', 'DN25 (1")'),
+    ('32', 'DN32 (1¼")'),
+    ('40', 'DN40 (1½")'),
+    ('50', 'DN50 (2")'),
+    ('80', 'DN80 (3")'),
+    ('100', 'DN100 (4")'),
+    ('150', 'DN150 (6")'),
+    ]
+
+REMOVAL_REASONS = [
+    (None, ''),
+    ('swap', "Periodic Replacement"),
+    ('faulty', "Faulty"),
+    ('damaged', "Damaged"),
+    ('tampered', "Tampered"),
+    ('stolen', "Stolen"),
+    ('closing', "Subscription Closed"),
+    ('other', "Other"),
+    ]
+
+
+class Meter(Workflow, ModelSQL, ModelView):
+    "Water meter"
+    __name__ = 'water.meter'
+    _rec_name = 'serial'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    serial = fields.Char(
+        "Serial Number", required=True, strip=True,
+        states={
+            'readonly': Eval('state') != 'in_stock',
+            },
+        help="The number engraved on the meter; unique in the utility.")
+    make = fields.Char("Make")
+    model = fields.Char("Model")
+    diameter = fields.Selection(DIAMETERS, "Diameter", sort=False)
+    digits = fields.Integer(
+        "Dial Digits", required=True,
+        domain=[('digits', '>=', 3), ('digits', '<=', 9)],
+        states={
+            'readonly': Eval('state') == 'installed',
+            },
+        help="Whole-m³ digits on the register: after 99999 a 5-digit "
+        "register shows 00000 again.")
+    multiplier = fields.Numeric(
+        "Multiplier", digits=(16, 3), required=True,
+        domain=[('multiplier', '>', 0)],
+        states={
+            'readonly': Eval('state') == 'installed',
+            },
+        help="m³ per unit shown on the register.")
+    manufacture_year = fields.Integer("Year of Manufacture")
+    state = fields.Selection([
+            ('in_stock', "In Stock"),
+            ('installed', "Installed"),
+            ('removed', "Removed"),
+            ('under_test', "Under Test"),
+            ('scrapped', "Scrapped"),
+            ], "State", readonly=True, required=True, sort=False)
+    installations = fields.One2Many(
+        'water.meter.installation', 'meter', "Installations", readonly=True,
+        order=[('start_date', 'DESC')])
+    subscription = fields.Function(
+        fields.Many2One('water.subscription', "Subscription"),
+        'get_subscription', searcher='search_subscription')
+    notes = fields.Text("Notes")
+
+    @classmethod
+    def __setup__(cls):
+        cls.serial.search_unaccented = False
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('serial_unique', Unique(t, t.serial),
+                'water_utility.msg_meter_serial_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t,
+                (t.state, Index.Equality(cardinality='low')),
+                where=t.state.in_(['in_stock', 'removed', 'under_test'])))
+        cls._order.insert(0, ('serial', 'ASC'))
+        cls._transitions |= {
+            ('removed', 'under_test'),
+            ('removed', 'in_stock'),
+            ('under_test', 'in_stock'),
+            ('removed', 'scrapped'),
+            ('under_test', 'scrapped'),
+            ('in_stock', 'scrapped'),
+            }
+        cls._buttons.update({
+                'test': {
+                    'invisible': Eval('state') != 'removed',
+                    'icon': 'tryton-search',
+                    'depends': ['state'],
+                    },
+                'stock': {
+                    'invisible': ~Eval('state').in_(
+                        ['removed', 'under_test']),
+                    'icon': 'tryton-back',
+                    'depends': ['state'],
+                    },
+                'scrap': {
+                    'invisible': ~Eval('state').in_(
+                        ['removed', 'under_test', 'in_stock']),
+                    'icon': 'tryton-delete',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'in_stock'
+
+    @classmethod
+    def default_digits(cls):
+        return 5
+
+    @classmethod
+    def default_multiplier(cls):
+        return Decimal(1)
+
+    @classmethod
+    def get_subscription(cls, meters, name):
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        result = dict.fromkeys(map(int, meters))
+        for installation in Installation.search([
+                    ('meter', 'in', list(result)),
+                    ('end_date', '=', None),
+                    ]):
+            result[installation.meter.id] = installation.subscription.id
+        return result
+
+    @classmethod
+    def search_subscription(cls, name, clause):
+        nested = clause[0][len(name):] or '.rec_name'
+        return [('installations', 'where', [
+                    ('subscription' + nested,) + tuple(clause[1:]),
+                    ('end_date', '=', None),
+                    ])]
+
+    @classmethod
+    def check_modification(cls, mode, meters, values=None, external=False):
+        super().check_modification(
+            mode, meters, values=values, external=external)
+        if mode == 'delete':
+            for meter in meters:
+                if meter.installations:
+                    raise MeterStateError(gettext(
+                            'water_utility.msg_meter_delete_installed',
+                            meter=meter.rec_name))
+
+    @classmethod
+    def copy(cls, meters, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('serial', None)
+        default.setdefault('state', 'in_stock')
+        default.setdefault('installations', None)
+        return super().copy(meters, default=default)
+
+    @classmethod
+    def sync_state(cls, meters):
+        "Set installed or removed from the meters' installations"
+        installed = [
+            m for m in meters if m.subscription and m.state != 'installed']
+        removed = [
+            m for m in meters if not m.subscription and m.state == 'installed']
+        args = []
+        if installed:
+            args.extend([installed, {'state': 'installed'}])
+        if removed:
+            args.extend([removed, {'state': 'removed'}])
+        if args:
+            cls.write(*args)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('under_test')
+    def test(cls, meters):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('in_stock')
+    def stock(cls, meters):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('scrapped')
+    def scrap(cls, meters):
+        pass
+
+
+class Installation(ModelSQL, ModelView):
+    "Meter installation: which meter sat on which subscription and when"
+    __name__ = 'water.meter.installation'
+
+    meter = fields.Many2One(
+        'water.meter', "Meter", required=True, ondelete='RESTRICT')
+    subscription = fields.Many2One(
+        'water.subscription', "Subscription", required=True,
+        ondelete='RESTRICT')
+    start_date = fields.Date("Installed On", required=True)
+    initial_reading = fields.Numeric(
+        "Initial Reading", digits=READING_DIGITS, required=True,
+        help="The register when the meter was installed.")
+    end_date = fields.Date(
+        "Removed On",
+        domain=[
+            If(Bool(Eval('end_date')),
+                ('end_date', '>=', Eval('start_date', dt.date.min)),
+                ()),
+            ])
+    final_reading = fields.Numeric(
+        "Final Reading", digits=READING_DIGITS,
+        states={
+            'required': Bool(Eval('end_date')),
+            'invisible': ~Eval('end_date'),
+            },
+        help="The register when the meter was removed.")
+    rollover = fields.Boolean(
+        "Register Rolled Over",
+        states={
+            'invisible': ~Eval('end_date'),
+            },
+        help="The register passed 99…9 and started again from zero.")
+    removal_reason = fields.Selection(
+        REMOVAL_REASONS, "Removal Reason", sort=False,
+        states={
+            'required': Bool(Eval('end_date')),
+            'invisible': ~Eval('end_date'),
+            })
+    consumption = fields.Function(
+        fields.Numeric("Consumption (m³)", digits=READING_DIGITS),
+        'get_consumption')
+    notes = fields.Text("Notes")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The database itself refuses two installations of one meter, or
+        # two meters on one subscription, over the same days: it holds
+        # under concurrent edits where a check in Python would not.
+        cls._sql_constraints = [
+            ('meter_overlap',
+                Exclude(t,
+                    (t.meter, Equal),
+                    (DateRange(t.start_date, t.end_date, '[)'),
+                        RangeOverlap)),
+                'water_utility.msg_installation_meter_overlap'),
+            ('subscription_overlap',
+                Exclude(t,
+                    (t.subscription, Equal),
+                    (DateRange(t.start_date, t.end_date, '[)'),
+                        RangeOverlap)),
+                'water_utility.msg_installation_subscription_overlap'),
+            ('meter_open_unique',
+                Exclude(t, (t.meter, Equal), where=t.end_date == Null),
+                'water_utility.msg_installation_meter_overlap'),
+            ('subscription_open_unique',
+                Exclude(t, (t.subscription, Equal), where=t.end_date == Null),
+                'water_utility.msg_installation_subscription_overlap'),
+            ('dates', Check(t, (t.end_date == Null)
+                    | (t.end_date >= t.start_date)),
+                'water_utility.msg_installation_dates'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.subscription, Index.Range()),
+                (t.start_date, Index.Range())))
+        cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_initial_reading(cls):
+        return Decimal(0)
+
+    @classmethod
+    def default_rollover(cls):
+        return False
+
+    def get_rec_name(self, name):
+        return f'{self.meter.rec_name} @ {self.subscription.rec_name}'
+
+    def get_consumption(self, name):
+        if self.end_date and self.final_reading is not None:
+            try:
+                return consumption.consumption(
+                    self.initial_reading, self.final_reading,
+                    self.meter.digits, self.meter.multiplier,
+                    self.rollover)
+            except consumption.ReadingError:
+                return None
+
+    @classmethod
+    def validate_fields(cls, installations, field_names):
+        super().validate_fields(installations, field_names)
+        cls.check_readings(installations, field_names)
+
+    @classmethod
+    def check_readings(cls, installations, field_names=None):
+        if field_names and not (field_names & {
+                    'meter', 'initial_reading', 'final_reading',
+                    'rollover', 'end_date'}):
+            return
+        for installation in installations:
+            meter = installation.meter
+            for value in [
+                    installation.initial_reading,
+                    installation.final_reading]:
+                try:
+                    consumption.check_register(value, meter.digits)
+                except consumption.ReadingError:
+                    raise MeterReadingError(gettext(
+                            'water_utility.msg_reading_out_of_dial',
+                            reading=value, meter=meter.rec_name,
+                            digits=meter.digits))
+            if installation.final_reading is None:
+                continue
+            try:
+                consumption.register_advance(
+                    installation.initial_reading,
+                    installation.final_reading,
+                    meter.digits, installation.rollover)
+            except consumption.ReadingError:
+                if installation.rollover:
+                    message = 'water_utility.msg_reading_rollover_above'
+                else:
+                    message = 'water_utility.msg_reading_below_initial'
+                raise MeterReadingError(gettext(message,
+                        meter=meter.rec_name,
+                        initial=installation.initial_reading,
+                        final=installation.final_reading))
+
+    @classmethod
+    def check_modification(cls, mode, installations, values=None,
+            external=False):
+        super().check_modification(
+            mode, installations, values=values, external=external)
+        if mode == 'create':
+            cls.check_meter_available(installations)
+        elif mode == 'write' and values and (
+                values.keys() & {'meter', 'subscription', 'start_date'}):
+            for installation in installations:
+                if installation.end_date:
+                    raise MeterInstallationError(gettext(
+                            'water_utility.msg_installation_closed',
+                            installation=installation.rec_name))
+
+    @classmethod
+    def check_meter_available(cls, installations):
+        for installation in installations:
+            if installation.end_date:
+                # History entered after the fact: only overlaps matter.
+                continue
+            meter = installation.meter
+            if meter.state == 'installed':
+                raise MeterInstallationError(gettext(
+                        'water_utility.msg_meter_already_installed',
+                        meter=meter.rec_name,
+                        subscription=(
+                            meter.subscription.rec_name
+                            if meter.subscription else '')))
+            if meter.state != 'in_stock':
+                raise MeterInstallationError(gettext(
+                        'water_utility.msg_meter_not_in_stock',
+                        meter=meter.rec_name,
+                        state=meter.state_string))
+            if installation.subscription.state == 'closed':
+                raise MeterInstallationError(gettext(
+                        'water_utility.msg_install_on_closed',
+                        subscription=installation.subscription.rec_name))
+
+    @classmethod
+    def on_modification(cls, mode, installations, field_names=None):
+        pool = Pool()
+        Meter = pool.get('water.meter')
+        super().on_modification(mode, installations, field_names=field_names)
+        if mode in {'create', 'write'}:
+            Meter.sync_state(list({i.meter for i in installations}))
+
+    @classmethod
+    def swap(cls, swaps):
+        """Close the current installations and open the new ones at once
+
+        swaps is a list of MeterSwap; the whole list succeeds or nothing
+        is saved (one transaction).
+        """
+        current = {
+            i.subscription: i for i in cls.search([
+                    ('subscription', 'in', [s.subscription.id for s in swaps]),
+                    ('end_date', '=', None),
+                    ])}
+        to_close, to_open = [], []
+        for swap in swaps:
+            old = current.get(swap.subscription)
+            if old:
+                if swap.date < old.start_date:
+                    raise MeterInstallationError(gettext(
+                            'water_utility.msg_swap_before_installation',
+                            meter=old.meter.rec_name,
+                            start_date=old.start_date))
+                old.end_date = swap.date
+                old.final_reading = swap.final_reading
+                old.rollover = bool(swap.rollover)
+                old.removal_reason = swap.removal_reason
+                if swap.notes:
+                    old.notes = '\n'.join(filter(None, [old.notes, swap.notes]))
+                to_close.append(old)
+            elif not swap.new_meter:
+                raise MeterInstallationError(gettext(
+                        'water_utility.msg_swap_nothing',
+                        subscription=swap.subscription.rec_name))
+            if swap.new_meter:
+                to_open.append(cls(
+                        meter=swap.new_meter,
+                        subscription=swap.subscription,
+                        start_date=swap.date,
+                        initial_reading=swap.initial_reading or Decimal(0),
+                        notes=swap.notes))
+        cls.save(to_close)
+        cls.save(to_open)
+        return to_open
+
+
+@dataclass
+class MeterSwap:
+    "What a field team reports when it changes the meter of a subscription"
+    subscription: object
+    date: dt.date
+    new_meter: object = None
+    initial_reading: Decimal = Decimal(0)
+    final_reading: Decimal = None
+    rollover: bool = False
+    removal_reason: str = None
+    notes: str = None
+
+
+class SwapStart(ModelView):
+    "Install or swap a meter"
+    __name__ = 'water.meter.swap.start'
+
+    subscription = fields.Many2One(
+        'water.subscription', "Subscription", required=True, readonly=True)
+    date = fields.Date("Date", required=True)
+    old_meter = fields.Many2One('water.meter', "Current Meter", readonly=True)
+    final_reading = fields.Numeric(
+        "Final Reading", digits=READING_DIGITS,
+        states={
+            'invisible': ~Eval('old_meter'),
+            'required': Bool(Eval('old_meter')),
+            })
+    rollover = fields.Boolean(
+        "Register Rolled Over",
+        states={
+            'invisible': ~Eval('old_meter'),
+            })
+    removal_reason = fields.Selection(
+        REMOVAL_REASONS, "Removal Reason", sort=False,
+        states={
+            'invisible': ~Eval('old_meter'),
+            'required': Bool(Eval('old_meter')),
+            })
+    new_meter = fields.Many2One(
+        'water.meter', "New Meter",
+        domain=[
+            ('state', '=', 'in_stock'),
+            ('company', '=', Eval('company', -1)),
+            ],
+        states={
+            'required': ~Eval('old_meter'),
+            },
+        help="Leave empty to remove the current meter without a new one.")
+    initial_reading = fields.Numeric(
+        "Initial Reading", digits=READING_DIGITS,
+        states={
+            'invisible': ~Eval('new_meter'),
+            'required': Bool(Eval('new_meter')),
+            })
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    notes = fields.Text("Notes")
+
+
+class Swap(Wizard):
+    "Install or swap a meter"
+    __name__ = 'water.meter.swap'
+    start = StateView(
+        'water.meter.swap.start', 'water_utility.meter_swap_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Confirm", 'swap', 'tryton-ok', default=True),
+            ])
+    swap = StateTransition()
+
+    def default_start(self, fields):
+        subscription = self.record
+        return {
+            'subscription': subscription.id,
+            'company': subscription.company.id,
+            'date': dt.date.today(),
+            'old_meter': subscription.meter.id if subscription.meter else None,
+            'rollover': False,
+            'removal_reason': 'swap' if subscription.meter else None,
+            'initial_reading': Decimal(0),
+            }
+
+    def transition_swap(self):
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        start = self.start
+        Installation.swap([MeterSwap(
+                    subscription=self.record,
+                    date=start.date,
+                    new_meter=start.new_meter,
+                    initial_reading=start.initial_reading,
+                    final_reading=start.final_reading,
+                    rollover=start.rollover,
+                    removal_reason=start.removal_reason,
+                    notes=start.notes)])
+        return 'end'
