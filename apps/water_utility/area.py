@@ -26,7 +26,7 @@ WEEKDAYS = [
 
 
 class Area(DeactivableMixin, ModelSQL, ModelView):
-    "Service area and its service centre"
+    "Service Area"
     __name__ = 'water.area'
 
     company = fields.Many2One('company.company', "Company", required=True)
@@ -82,7 +82,7 @@ class Area(DeactivableMixin, ModelSQL, ModelView):
 
 
 class WorkingHour(ModelSQL, ModelView):
-    "Working hours of a service centre"
+    "Service Centre Working Hours"
     __name__ = 'water.area.working_hour'
     __access__ = {'area'}
 
@@ -125,7 +125,7 @@ class WorkingHour(ModelSQL, ModelView):
 
 
 class Holiday(ModelSQL, ModelView):
-    "Day a service centre is closed"
+    "Service Centre Holiday"
     __name__ = 'water.area.holiday'
     __access__ = {'area'}
 
@@ -146,7 +146,7 @@ class Holiday(ModelSQL, ModelView):
 
 
 class Route(DeactivableMixin, ModelSQL, ModelView):
-    "Reading route"
+    "Reading Route"
     __name__ = 'water.route'
 
     company = fields.Function(

@@ -48,7 +48,7 @@ REMOVAL_REASONS = [
 
 
 class Meter(Workflow, ModelSQL, ModelView):
-    "Water meter"
+    "Water Meter"
     __name__ = 'water.meter'
     _rec_name = 'serial'
 
@@ -85,6 +85,7 @@ class Meter(Workflow, ModelSQL, ModelView):
             ('under_test', "Under Test"),
             ('scrapped', "Scrapped"),
             ], "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
     installations = fields.One2Many(
         'water.meter.installation', 'meter', "Installations", readonly=True,
         order=[('start_date', 'DESC')])
@@ -225,7 +226,7 @@ class Meter(Workflow, ModelSQL, ModelView):
 
 
 class Installation(ModelSQL, ModelView):
-    "Meter installation: which meter sat on which subscription and when"
+    "Meter Installation"
     __name__ = 'water.meter.installation'
 
     meter = fields.Many2One(
@@ -288,12 +289,14 @@ class Installation(ModelSQL, ModelView):
                     (DateRange(t.start_date, t.end_date, '[)'),
                         RangeOverlap)),
                 'water_utility.msg_installation_subscription_overlap'),
-            ('meter_open_unique',
-                Exclude(t, (t.meter, Equal), where=t.end_date == Null),
-                'water_utility.msg_installation_meter_overlap'),
+            # SQLite reports only the column of a failed unique index:
+            # subscription first as "meter" is also in the table name.
             ('subscription_open_unique',
                 Exclude(t, (t.subscription, Equal), where=t.end_date == Null),
                 'water_utility.msg_installation_subscription_overlap'),
+            ('meter_open_unique',
+                Exclude(t, (t.meter, Equal), where=t.end_date == Null),
+                'water_utility.msg_installation_meter_overlap'),
             ('dates', Check(t, (t.end_date == Null)
                     | (t.end_date >= t.start_date)),
                 'water_utility.msg_installation_dates'),
@@ -365,13 +368,18 @@ class Installation(ModelSQL, ModelView):
                         final=installation.final_reading))
 
     @classmethod
+    def create(cls, vlist):
+        # Checked before the insert so that the clerk reads why, rather
+        # than the database's refusal.
+        cls.check_installable(vlist)
+        return super().create(vlist)
+
+    @classmethod
     def check_modification(cls, mode, installations, values=None,
             external=False):
         super().check_modification(
             mode, installations, values=values, external=external)
-        if mode == 'create':
-            cls.check_meter_available(installations)
-        elif mode == 'write' and values and (
+        if mode == 'write' and values and (
                 values.keys() & {'meter', 'subscription', 'start_date'}):
             for installation in installations:
                 if installation.end_date:
@@ -380,28 +388,55 @@ class Installation(ModelSQL, ModelView):
                             installation=installation.rec_name))
 
     @classmethod
-    def check_meter_available(cls, installations):
-        for installation in installations:
-            if installation.end_date:
-                # History entered after the fact: only overlaps matter.
-                continue
-            meter = installation.meter
-            if meter.state == 'installed':
+    def check_installable(cls, vlist):
+        "Check that new open installations find the meter in stock"
+        pool = Pool()
+        Meter = pool.get('water.meter')
+        Subscription = pool.get('water.subscription')
+        # History entered after the fact (with an end) is only checked
+        # against overlaps, by the database.
+        vlist = [v for v in vlist if not v.get('end_date')]
+        if not vlist:
+            return
+        meters = Meter.browse({v['meter'] for v in vlist if v.get('meter')})
+        subscriptions = Subscription.browse(
+            {v['subscription'] for v in vlist if v.get('subscription')})
+        equipped = {i.subscription: i.meter for i in cls.search([
+                    ('subscription', 'in', list(map(int, subscriptions))),
+                    ('end_date', '=', None),
+                    ])}
+        meters = {m.id: m for m in meters}
+        subscriptions = {s.id: s for s in subscriptions}
+        seen = set()
+        for values in vlist:
+            meter = meters.get(values.get('meter'))
+            subscription = subscriptions.get(values.get('subscription'))
+            if not meter or not subscription:
+                continue  # required fields are reported by the ORM
+            if meter.state == 'installed' or meter in seen:
                 raise MeterInstallationError(gettext(
                         'water_utility.msg_meter_already_installed',
                         meter=meter.rec_name,
                         subscription=(
                             meter.subscription.rec_name
-                            if meter.subscription else '')))
+                            if meter.subscription
+                            else subscription.rec_name)))
             if meter.state != 'in_stock':
                 raise MeterInstallationError(gettext(
                         'water_utility.msg_meter_not_in_stock',
                         meter=meter.rec_name,
                         state=meter.state_string))
-            if installation.subscription.state == 'closed':
+            if subscription.state == 'closed':
                 raise MeterInstallationError(gettext(
                         'water_utility.msg_install_on_closed',
-                        subscription=installation.subscription.rec_name))
+                        subscription=subscription.rec_name))
+            if subscription in equipped:
+                raise MeterInstallationError(gettext(
+                        'water_utility.msg_subscription_has_meter',
+                        subscription=subscription.rec_name,
+                        meter=equipped[subscription].rec_name))
+            seen.add(meter)
+            equipped[subscription] = meter
 
     @classmethod
     def on_modification(cls, mode, installations, field_names=None):
@@ -469,7 +504,7 @@ class MeterSwap:
 
 
 class SwapStart(ModelView):
-    "Install or swap a meter"
+    "Install or Swap Meter"
     __name__ = 'water.meter.swap.start'
 
     subscription = fields.Many2One(
@@ -514,7 +549,7 @@ class SwapStart(ModelView):
 
 
 class Swap(Wizard):
-    "Install or swap a meter"
+    "Install or Swap Meter"
     __name__ = 'water.meter.swap'
     start = StateView(
         'water.meter.swap.start', 'water_utility.meter_swap_start_view_form', [

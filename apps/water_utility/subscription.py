@@ -15,7 +15,7 @@ from .exceptions import (
 
 
 class Category(DeactivableMixin, ModelSQL, ModelView):
-    "Subscription category"
+    "Subscription Category"
     __name__ = 'water.subscription.category'
 
     code = fields.Char("Code", required=True)
@@ -39,7 +39,7 @@ _STATES = {
 
 
 class Subscription(Workflow, ModelSQL, ModelView):
-    "Water subscription (service account of a subscriber)"
+    "Water Subscription"
     __name__ = 'water.subscription'
     _rec_name = 'number'
 
@@ -114,7 +114,8 @@ class Subscription(Workflow, ModelSQL, ModelView):
         readonly=True, order=[('start_date', 'DESC')])
     phone = fields.Function(fields.Char("Phone"), 'get_party_field')
     national_id = fields.Function(
-        fields.Char("National ID"), 'get_party_field')
+        fields.Char("National ID"), 'get_party_field',
+        searcher='search_party_field')
     notes = fields.Text("Notes")
 
     @classmethod
@@ -219,6 +220,10 @@ class Subscription(Workflow, ModelSQL, ModelView):
         if name == 'phone':
             return self.party.phone or self.party.mobile
         return getattr(self.party, name)
+
+    @classmethod
+    def search_party_field(cls, name, clause):
+        return [('party.' + clause[0],) + tuple(clause[1:])]
 
     def get_rec_name(self, name):
         number = self.number or '(%s)' % self.id

@@ -1,11 +1,470 @@
 # This file is part of the water_utility module.  See README.rst.
-from trytond.modules.company.tests import CompanyTestMixin
-from trytond.tests.test_tryton import ModuleTestCase
+import datetime as dt
+import functools
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import polib
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import (
+    AccessError, RequiredValidationError, SQLConstraintError)
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
+from trytond.modules.water_utility.meter import MeterSwap
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+TODAY = dt.date.today()
+MODULE = Path(__file__).resolve().parent.parent
+
+
+def model_data(xml_id):
+    return Pool().get('ir.model.data').get_id('water_utility', xml_id)
+
+
+def create_utility():
+    "Return an area with a route, and a domestic category, of a new company"
+    pool = Pool()
+    Area = pool.get('water.area')
+    Route = pool.get('water.route')
+    Category = pool.get('water.subscription.category')
+    company = create_company()
+    area, other_area = Area.create([{
+                'company': company.id,
+                'code': 'GZ',
+                'name': "غزة",
+                'working_hours': [('create', [{
+                                'weekday': '5',
+                                'start_time': dt.time(8),
+                                'end_time': dt.time(14),
+                                }])],
+                }, {
+                'company': company.id,
+                'code': 'RF',
+                'name': "رفح",
+                }])
+    route, other_route = Route.create([{
+                'area': area.id, 'code': 'GZ-01', 'name': "الرمال",
+                'reading_day': 5,
+                }, {
+                'area': other_area.id, 'code': 'RF-01', 'name': "تل السلطان",
+                'reading_day': 9,
+                }])
+    domestic = Category(model_data('category_domestic'))
+    return company, area, route, other_route, domestic
+
+
+def create_subscriber(name="أحمد محمود العطار", phone='+970599123456',
+        national_id=None):
+    pool = Pool()
+    Party = pool.get('party.party')
+    values = {
+        'name': name,
+        'addresses': [('create', [{'street': "شارع عمر المختار"}])],
+        'contact_mechanisms': [('create', [{
+                        'type': 'mobile', 'value': phone}])],
+        }
+    if national_id:
+        values['identifiers'] = [('create', [{
+                        'type': 'ps_idnr', 'code': national_id}])]
+    party, = Party.create([values])
+    return party
+
+
+def create_subscription(area, route, category, party=None, **values):
+    pool = Pool()
+    Subscription = pool.get('water.subscription')
+    party = party or create_subscriber()
+    subscription, = Subscription.create([{
+                'party': party.id,
+                'address': party.addresses[0].id,
+                'area': area.id,
+                'route': route.id if route else None,
+                'category': category.id,
+                **values,
+                }])
+    return subscription
+
+
+def create_meter(serial='M-0001', digits=5, **values):
+    pool = Pool()
+    Meter = pool.get('water.meter')
+    meter, = Meter.create([{'serial': serial, 'digits': digits, **values}])
+    return meter
+
+
+def install(subscription, meter, date=TODAY, reading=0):
+    pool = Pool()
+    Installation = pool.get('water.meter.installation')
+    installation, = Installation.create([{
+                'subscription': subscription.id,
+                'meter': meter.id,
+                'start_date': date,
+                'initial_reading': Decimal(reading),
+                }])
+    return installation
 
 
 class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Water Utility module"
     module = 'water_utility'
+
+    @with_transaction()
+    def test_subscription_number_from_sequence(self):
+        "A new subscription gets the next number of the sequence"
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            first = create_subscription(area, route, domestic)
+            second = create_subscription(area, route, domestic)
+        self.assertRegex(first.number, r'^\d{7}$')
+        self.assertEqual(int(second.number), int(first.number) + 1)
+        self.assertEqual(first.state, 'application')
+
+    @with_transaction()
+    def test_route_of_another_area_refused(self):
+        "A subscription in an area that does not own its route is refused"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        company, area, route, other_route, domestic = create_utility()
+        with set_company(company):
+            with self.assertRaisesRegex(
+                    UserError, r'does not belong to its service area'):
+                create_subscription(area, other_route, domestic)
+
+            subscription = create_subscription(area, route, domestic)
+            with self.assertRaises(UserError):
+                Subscription.write([subscription], {'route': other_route.id})
+
+    @with_transaction()
+    def test_unknown_category_refused(self):
+        "A category that is not in use is refused with a clear message"
+        pool = Pool()
+        Category = pool.get('water.subscription.category')
+        company, area, route, _, domestic = create_utility()
+        obsolete, = Category.create([{
+                    'code': 'old', 'name': "Old", 'active': False}])
+        with set_company(company):
+            with self.assertRaisesRegex(UserError, r'is not in use'):
+                create_subscription(area, route, obsolete)
+            with self.assertRaises(UserError):
+                # a category id that does not exist at all
+                create_subscription(area, route, Category(999999))
+
+    @with_transaction()
+    def test_duplicate_meter_serial_refused(self):
+        "Two meters cannot share a serial number"
+        company, *_ = create_utility()
+        with set_company(company):
+            create_meter('GZ-100')
+            with self.assertRaises(SQLConstraintError) as cm:
+                create_meter('GZ-100')
+        self.assertIn('serial', cm.exception.message)
+
+    @with_transaction()
+    def test_install_installed_meter_refused(self):
+        "A meter installed on one subscription cannot go on another"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            first = create_subscription(area, route, domestic)
+            second = create_subscription(
+                area, route, domestic,
+                party=create_subscriber("فاطمة سالم"))
+            meter = create_meter()
+            install(first, meter)
+            self.assertEqual(meter.state, 'installed')
+            self.assertEqual(meter.subscription, first)
+            with self.assertRaisesRegex(
+                    UserError, r'already installed on subscription'):
+                install(second, meter)
+            self.assertEqual(
+                Installation.search([('meter', '=', meter.id)], count=True),
+                1)
+
+    @with_transaction()
+    def test_subscription_has_one_meter_at_a_time(self):
+        "A second meter on a subscription over the same days is refused"
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            install(subscription, create_meter('A'))
+            with self.assertRaisesRegex(UserError, r'swap it instead'):
+                install(subscription, create_meter('B'))
+
+    @with_transaction()
+    def test_history_overlap_refused(self):
+        "Installations entered after the fact cannot overlap either"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            meter = create_meter()
+            Installation.create([{
+                        'subscription': subscription.id, 'meter': meter.id,
+                        'start_date': dt.date(2020, 1, 1),
+                        'initial_reading': 0,
+                        'end_date': dt.date(2022, 1, 1),
+                        'final_reading': 500, 'removal_reason': 'faulty',
+                        }])
+            # the day the old meter left, the next one may arrive
+            install(subscription, create_meter('C'), date=dt.date(2022, 1, 1))
+            with self.assertRaises(SQLConstraintError):
+                Installation.create([{
+                            'subscription': subscription.id,
+                            'meter': create_meter('B').id,
+                            'start_date': dt.date(2021, 6, 1),
+                            'initial_reading': 0,
+                            'end_date': dt.date(2021, 8, 1),
+                            'final_reading': 10, 'removal_reason': 'faulty',
+                            }])
+
+    @with_transaction()
+    def test_final_reading_below_initial(self):
+        "A final reading below the initial one needs a rollover"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            installation = install(
+                subscription, create_meter(digits=5), reading=99950)
+            values = {
+                'end_date': TODAY, 'final_reading': Decimal(30),
+                'removal_reason': 'swap'}
+            with self.assertRaisesRegex(UserError, r'is below its initial'):
+                Installation.write([installation], values)
+
+            Installation.write([installation], {**values, 'rollover': True})
+            self.assertEqual(installation.consumption, Decimal(80))
+            self.assertEqual(installation.meter.state, 'removed')
+
+    @with_transaction()
+    def test_reading_beyond_dial_refused(self):
+        "A reading the register cannot show is refused"
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            with self.assertRaisesRegex(UserError, r'has 4 digits'):
+                install(subscription, create_meter(digits=4), reading=10000)
+
+    @with_transaction()
+    def test_swap(self):
+        "A swap closes the old installation and opens the new one"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        Subscription = pool.get('water.subscription')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            old, new = create_meter('OLD'), create_meter('NEW')
+            install(subscription, old, date=dt.date(2024, 1, 1), reading=120)
+            Subscription.activate([subscription])
+            self.assertEqual(subscription.connection_date, dt.date(2024, 1, 1))
+
+            Installation.swap([MeterSwap(
+                        subscription=subscription, date=dt.date(2025, 3, 2),
+                        new_meter=new, initial_reading=Decimal(3),
+                        final_reading=Decimal(845), removal_reason='faulty')])
+
+            self.assertEqual(subscription.meter, new)
+            self.assertEqual((old.state, new.state), ('removed', 'installed'))
+            removed, = [i for i in subscription.installations
+                if i.meter == old]
+            self.assertEqual(removed.end_date, dt.date(2025, 3, 2))
+            self.assertEqual(removed.consumption, Decimal(725))
+
+    @with_transaction()
+    def test_swap_before_installation_refused(self):
+        "A meter cannot be swapped out before it was installed"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            install(subscription, create_meter('OLD'), date=TODAY)
+            with self.assertRaisesRegex(UserError, r'before the day'):
+                Installation.swap([MeterSwap(
+                            subscription=subscription,
+                            date=TODAY - dt.timedelta(days=1),
+                            new_meter=create_meter('NEW'),
+                            final_reading=Decimal(1),
+                            removal_reason='faulty')])
+
+    @with_transaction()
+    def test_activate_and_close(self):
+        "Activation needs a meter; closing needs the meter removed"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        Installation = pool.get('water.meter.installation')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscription = create_subscription(area, route, domestic)
+            with self.assertRaisesRegex(UserError, r'without a meter'):
+                Subscription.activate([subscription])
+            meter = create_meter()
+            install(subscription, meter)
+            Subscription.activate([subscription])
+            self.assertEqual(subscription.state, 'active')
+            with self.assertRaisesRegex(UserError, r'remove it'):
+                Subscription.close([subscription])
+            with self.assertRaisesRegex(AccessError, r'close it instead'):
+                Subscription.delete([subscription])
+
+            Installation.swap([MeterSwap(
+                        subscription=subscription, date=TODAY,
+                        final_reading=Decimal(0),
+                        removal_reason='closing')])
+            Subscription.close([subscription])
+            self.assertEqual(subscription.state, 'closed')
+            self.assertEqual(meter.state, 'removed')
+            with self.assertRaisesRegex(UserError, r'closed subscription'):
+                install(subscription, create_meter('OTHER'))
+
+    @with_transaction()
+    def test_no_disconnected_state(self):
+        "Water is never cut for non-payment: no state or button can say so"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        states = {s for s, _ in Subscription.state.selection}
+        self.assertEqual(states, {'application', 'active', 'closed'})
+        for button in Subscription._buttons:
+            self.assertNotRegex(button, r'cut|disconnect|suspend')
+
+    @with_transaction()
+    def test_search(self):
+        "Staff find a subscription by what the subscriber tells them"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            party = create_subscriber(
+                "أحمد محمود العطار", phone='+970599123456',
+                national_id='123456782')
+            subscription = create_subscription(
+                area, route, domestic, party=party)
+            other = create_subscription(
+                area, route, domestic,
+                party=create_subscriber("فاطمة سالم", '+970568765432'))
+            install(subscription, create_meter('GZ-2019-000123'))
+
+            def find(text):
+                return Subscription.search(
+                    [('rec_name', 'ilike', f'%{text}%')])
+
+            self.assertEqual(find("احمد"), [subscription])  # no hamza
+            self.assertEqual(find("فاطمه"), [other])  # ha for ta marbuta
+            self.assertEqual(find("0599123456"), [subscription])
+            self.assertEqual(find("١٢٣٤٥٦٧٨٢"), [subscription])
+            self.assertEqual(find("000123"), [subscription])
+            self.assertEqual(find(subscription.number), [subscription])
+            self.assertEqual(
+                Subscription.search([('meter.serial', '=', 'GZ-2019-000123')]),
+                [subscription])
+            self.assertEqual(
+                Subscription.search([('national_id', '=', '123456782')]),
+                [subscription])
+
+    @with_transaction()
+    def test_national_id_checked(self):
+        "A national ID with a wrong check digit is refused"
+        with self.assertRaisesRegex(UserError, r'not a valid identity'):
+            create_subscriber(national_id='123456789')
+
+    @with_transaction()
+    def test_working_hours(self):
+        "Working hours must end after they start and not overlap"
+        pool = Pool()
+        WorkingHour = pool.get('water.area.working_hour')
+        company, area, *_ = create_utility()
+        with self.assertRaisesRegex(UserError, r'must end after'):
+            WorkingHour.create([{
+                        'area': area.id, 'weekday': '6',
+                        'start_time': dt.time(14), 'end_time': dt.time(8)}])
+        with self.assertRaisesRegex(UserError, r'overlap'):
+            WorkingHour.create([{
+                        'area': area.id, 'weekday': '5',
+                        'start_time': dt.time(13), 'end_time': dt.time(16)}])
+
+    @with_transaction()
+    def test_roles(self):
+        "Each role may do its own work and nothing more"
+        pool = Pool()
+        User = pool.get('res.user')
+        Subscription = pool.get('water.subscription')
+        Meter = pool.get('water.meter')
+        Area = pool.get('water.area')
+        Move = pool.get('account.move')
+        Account = pool.get('account.account')
+        company, area, route, _, domestic = create_utility()
+        party = create_subscriber()
+
+        @functools.cache
+        def user(role):
+            user, = User.create([{
+                        'login': f'water_{role}', 'name': role,
+                        'groups': [('add', [model_data(f'group_water_{role}')])],
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        }])
+            return user.id
+
+        def subscribe():
+            Subscription.create([{
+                        'party': party.id,
+                        'address': party.addresses[0].id,
+                        'area': area.id, 'route': route.id,
+                        'category': domestic.id}])
+
+        def can(role, action):
+            with Transaction().set_user(user(role)), \
+                    Transaction().set_context(
+                        _check_access=True, company=company.id):
+                try:
+                    action()
+                except AccessError:
+                    return False
+                return True
+
+        for role in ['admin', 'billing']:
+            self.assertTrue(can(role, subscribe), role)
+        for role in ['reader', 'complaints', 'inspector', 'cashier',
+                'accountant']:
+            self.assertFalse(can(role, subscribe), role)
+            self.assertTrue(can(role, lambda: Subscription.search([])), role)
+
+        self.assertFalse(can('reader', lambda: Move.search([])))
+        self.assertFalse(can('reader', lambda: Account.write(
+                    Account.search([], limit=1), {'name': 'X'})))
+        self.assertFalse(can('reader', lambda: Meter.create([{
+                            'serial': 'R-1', 'digits': 5}])))
+        self.assertTrue(can('inspector', lambda: Meter.create([{
+                            'serial': 'I-1', 'digits': 5}])))
+        self.assertFalse(can('billing', lambda: Area.create([{
+                            'code': 'X', 'name': 'X'}])))
+        self.assertTrue(can('admin', lambda: Area.create([{
+                            'code': 'Y', 'name': 'Y'}])))
+
+    def test_arabic_translation_complete(self):
+        "Every string of the module has an Arabic translation"
+        catalog = polib.pofile(str(MODULE / 'locale' / 'ar.po'))
+        placeholder = re.compile(r'%\(\w+\)s')
+        missing = [e.msgctxt for e in catalog if not e.msgstr]
+        self.assertEqual(missing, [])
+        for entry in catalog:
+            self.assertEqual(
+                sorted(placeholder.findall(entry.msgid)),
+                sorted(placeholder.findall(entry.msgstr)), entry.msgctxt)
+        messages = {
+            e.msgctxt.split(':')[-1] for e in catalog
+            if e.msgctxt.startswith('model:ir.message,text:')}
+        xml = (MODULE / 'message.xml').read_text()
+        self.assertEqual(
+            messages, set(re.findall(r'id="(msg_\w+)"', xml)))
 
 
 del ModuleTestCase
