@@ -28,6 +28,7 @@ WEEKDAYS = [
 class Area(DeactivableMixin, ModelSQL, ModelView):
     "Service Area"
     __name__ = 'water.area'
+    __string__ = "Service Area"
 
     company = fields.Many2One('company.company', "Company", required=True)
     code = fields.Char("Code", required=True)
@@ -84,6 +85,7 @@ class Area(DeactivableMixin, ModelSQL, ModelView):
 class WorkingHour(ModelSQL, ModelView):
     "Service Centre Working Hours"
     __name__ = 'water.area.working_hour'
+    __string__ = "Working Hours"
     __access__ = {'area'}
 
     area = fields.Many2One(
@@ -127,6 +129,7 @@ class WorkingHour(ModelSQL, ModelView):
 class Holiday(ModelSQL, ModelView):
     "Service Centre Holiday"
     __name__ = 'water.area.holiday'
+    __string__ = "Holiday"
     __access__ = {'area'}
 
     area = fields.Many2One(
@@ -148,6 +151,7 @@ class Holiday(ModelSQL, ModelView):
 class Route(DeactivableMixin, ModelSQL, ModelView):
     "Reading Route"
     __name__ = 'water.route'
+    __string__ = "Reading Route"
 
     company = fields.Function(
         fields.Many2One('company.company', "Company"),
@@ -166,7 +170,9 @@ class Route(DeactivableMixin, ModelSQL, ModelView):
         "month has it).")
     subscriptions = fields.One2Many(
         'water.subscription', 'route', "Subscriptions", readonly=True,
-        order=[('route_position', 'ASC NULLS LAST'), ('number', 'ASC')])
+        order=[
+            ('route_position', 'ASC NULLS LAST'), ('number', 'ASC'),
+            ('id', 'ASC')])
     subscription_count = fields.Function(
         fields.Integer("Subscriptions"), 'get_subscription_count')
 

@@ -14,7 +14,7 @@ def _subscription_sequence_field(company):
             ('sequence_type', '=',
                 Id('water_utility', 'sequence_type_subscription')),
             ],
-        help="Numbers new subscriptions when they are activated.")
+        help="Numbers new subscriptions when they are created.")
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView,

@@ -88,7 +88,7 @@ class Meter(Workflow, ModelSQL, ModelView):
     state_string = state.translated('state')
     installations = fields.One2Many(
         'water.meter.installation', 'meter', "Installations", readonly=True,
-        order=[('start_date', 'DESC')])
+        order=[('start_date', 'DESC'), ('id', 'DESC')])
     subscription = fields.Function(
         fields.Many2One('water.subscription', "Subscription"),
         'get_subscription', searcher='search_subscription')
@@ -228,6 +228,7 @@ class Meter(Workflow, ModelSQL, ModelView):
 class Installation(ModelSQL, ModelView):
     "Meter Installation"
     __name__ = 'water.meter.installation'
+    __string__ = "Meter Installation"
 
     meter = fields.Many2One(
         'water.meter', "Meter", required=True, ondelete='RESTRICT')
@@ -506,6 +507,7 @@ class MeterSwap:
 class SwapStart(ModelView):
     "Install or Swap Meter"
     __name__ = 'water.meter.swap.start'
+    __string__ = "Install or Swap Meter"
 
     subscription = fields.Many2One(
         'water.subscription', "Subscription", required=True, readonly=True)

@@ -111,7 +111,7 @@ class Subscription(Workflow, ModelSQL, ModelView):
         'get_meter', searcher='search_meter')
     installations = fields.One2Many(
         'water.meter.installation', 'subscription', "Meter History",
-        readonly=True, order=[('start_date', 'DESC')])
+        readonly=True, order=[('start_date', 'DESC'), ('id', 'DESC')])
     phone = fields.Function(fields.Char("Phone"), 'get_party_field')
     national_id = fields.Function(
         fields.Char("National ID"), 'get_party_field',
