@@ -37,6 +37,16 @@ class Party(metaclass=PoolMeta):
                 values['name_key'] = key
         return values
 
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        domain = super().search_rec_name(name, clause)
+        _, operator, operand, *extra = clause
+        if isinstance(operand, str):
+            # "احمد" finds "أحمد" wherever a party is looked up
+            domain.append(
+                ('name_key', operator, search_key(operand), *extra))
+        return domain
+
     def get_national_id(self, name):
         for identifier in self.identifiers:
             if identifier.type == NATIONAL_ID:

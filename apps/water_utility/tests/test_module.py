@@ -340,6 +340,7 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         "Staff find a subscription by what the subscriber tells them"
         pool = Pool()
         Subscription = pool.get('water.subscription')
+        Party = pool.get('party.party')
         company, area, route, _, domestic = create_utility()
         with set_company(company):
             party = create_subscriber(
@@ -368,6 +369,13 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(
                 Subscription.search([('national_id', '=', '123456782')]),
                 [subscription])
+            self.assertEqual(
+                Party.search([('rec_name', 'ilike', '%ابراهيم%')]), [])
+            self.assertEqual(
+                Party.search([('rec_name', 'ilike', '%العطار احمد%')]), [])
+            self.assertEqual(
+                Party.search([('rec_name', 'ilike', '%احمد محمود%')]),
+                [party])
 
     @with_transaction()
     def test_national_id_checked(self):
