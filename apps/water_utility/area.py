@@ -1,15 +1,15 @@
 # This file is part of the water_utility module.  See README.rst.
-from sql import Literal
 from sql.aggregate import Count
 from sql.operators import Equal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Exclude, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.modules.company.company import TIMEZONES
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import WorkingHourError
@@ -206,10 +206,11 @@ class Route(DeactivableMixin, ModelSQL, ModelView):
         subscription = Subscription.__table__()
         cursor = Transaction().connection.cursor()
         counts = {r.id: 0 for r in routes}
-        for sub_ids in grouped_slice([r.id for r in routes]):
+        for sub_ids in grouped_slice(
+                [r.id for r in routes], backend.MAX_QUERY_PARAMS):
             cursor.execute(*subscription.select(
-                    subscription.route, Count(Literal('*')),
-                    where=reduce_ids(subscription.route, sub_ids)
+                    subscription.route, Count(subscription.id),
+                    where=fields.SQL_OPERATORS['in'](subscription.route, sub_ids)
                     & (subscription.state != 'closed'),
                     group_by=subscription.route))
             counts.update(cursor)

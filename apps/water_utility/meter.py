@@ -3,9 +3,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import logging
+
 from sql import Null
+from sql.conditionals import Coalesce
 from sql.operators import Equal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields)
@@ -13,6 +17,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.sql.functions import DateRange
 from trytond.sql.operators import RangeOverlap
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -20,6 +25,7 @@ from . import consumption
 from .exceptions import (
     MeterInstallationError, MeterReadingError, MeterStateError)
 
+logger = logging.getLogger(__name__)
 READING_DIGITS = (16, 3)
 
 DIAMETERS = [
@@ -274,22 +280,10 @@ class Installation(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        # The database itself refuses two installations of one meter, or
-        # two meters on one subscription, over the same days: it holds
-        # under concurrent edits where a check in Python would not.
+        # At most one open installation per meter and per subscription:
+        # partial unique indexes on every backend, so that two clerks
+        # installing at the same moment cannot both succeed.
         cls._sql_constraints = [
-            ('meter_overlap',
-                Exclude(t,
-                    (t.meter, Equal),
-                    (DateRange(t.start_date, t.end_date, '[)'),
-                        RangeOverlap)),
-                'water_utility.msg_installation_meter_overlap'),
-            ('subscription_overlap',
-                Exclude(t,
-                    (t.subscription, Equal),
-                    (DateRange(t.start_date, t.end_date, '[)'),
-                        RangeOverlap)),
-                'water_utility.msg_installation_subscription_overlap'),
             # SQLite reports only the column of a failed unique index:
             # subscription first as "meter" is also in the table name.
             ('subscription_open_unique',
@@ -302,10 +296,48 @@ class Installation(ModelSQL, ModelView):
                     | (t.end_date >= t.start_date)),
                 'water_utility.msg_installation_dates'),
             ]
+        if backend.name == 'postgresql':
+            # Past periods may not overlap either: exclusion constraints on
+            # date ranges (btree_gist, created in __register__).  SQLite
+            # has none and serialises writers; check_overlaps covers it.
+            cls._sql_constraints += [
+                ('meter_overlap',
+                    Exclude(t,
+                        (t.meter, Equal),
+                        (DateRange(t.start_date, t.end_date, '[)'),
+                            RangeOverlap)),
+                    'water_utility.msg_installation_meter_overlap'),
+                ('subscription_overlap',
+                    Exclude(t,
+                        (t.subscription, Equal),
+                        (DateRange(t.start_date, t.end_date, '[)'),
+                            RangeOverlap)),
+                    'water_utility.msg_installation_subscription_overlap'),
+                ]
         cls._sql_indexes.add(
             Index(t, (t.subscription, Index.Range()),
                 (t.start_date, Index.Range())))
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def __register__(cls, module):
+        transaction = Transaction()
+        database = transaction.database
+        if backend.name == 'postgresql' and not database.has_extension(
+                'btree_gist'):
+            cursor = transaction.connection.cursor()
+            cursor.execute('SAVEPOINT water_btree_gist')
+            try:
+                cursor.execute('CREATE EXTENSION IF NOT EXISTS btree_gist')
+            except Exception:
+                # Without the privilege trytond checks the ranges itself
+                # under a table lock.
+                logger.warning("btree_gist could not be created", exc_info=True)
+                cursor.execute('ROLLBACK TO SAVEPOINT water_btree_gist')
+            else:
+                cursor.execute('RELEASE SAVEPOINT water_btree_gist')
+                database._extensions[database.name].pop('btree_gist', None)
+        super().__register__(module)
 
     @classmethod
     def default_initial_reading(cls):
@@ -332,6 +364,49 @@ class Installation(ModelSQL, ModelView):
     def validate_fields(cls, installations, field_names):
         super().validate_fields(installations, field_names)
         cls.check_readings(installations, field_names)
+        cls.check_overlaps(installations, field_names)
+
+    @classmethod
+    def check_overlaps(cls, installations, field_names=None):
+        "Refuse a meter on two subscriptions or two meters on one at a date"
+        if field_names and not (field_names & {
+                    'meter', 'subscription', 'start_date', 'end_date'}):
+            return
+        table, other = cls.__table__(), cls.__table__()
+        cursor = Transaction().connection.cursor()
+        forever = dt.date.max
+
+        def end(t):
+            return Coalesce(t.end_date, forever)
+        # Half-open [start, end): a meter removed on a day may be installed
+        # elsewhere that same day; empty periods overlap nothing.
+        overlap = (
+            (table.start_date < end(other)) & (other.start_date < end(table))
+            & (table.start_date < end(table)) & (other.start_date < end(other)))
+        for sub_ids in grouped_slice(
+                installations, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.join(other,
+                    condition=(table.id != other.id) & overlap
+                    & ((table.meter == other.meter)
+                        | (table.subscription == other.subscription))).select(
+                    table.id, other.id,
+                    where=fields.SQL_OPERATORS['in'](
+                        table.id, list(map(int, sub_ids))),
+                    limit=1))
+            row = cursor.fetchone()
+            if row:
+                installation, clash = cls.browse(row)
+                if installation.meter == clash.meter:
+                    message = 'water_utility.msg_installation_meter_clash'
+                else:
+                    message = (
+                        'water_utility.msg_installation_subscription_clash')
+                raise MeterInstallationError(gettext(message,
+                        meter=installation.meter.rec_name,
+                        subscription=installation.subscription.rec_name,
+                        other=clash.rec_name,
+                        start_date=clash.start_date,
+                        end_date=clash.end_date or ''))
 
     @classmethod
     def check_readings(cls, installations, field_names=None):

@@ -213,7 +213,7 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                         }])
             # the day the old meter left, the next one may arrive
             install(subscription, create_meter('C'), date=dt.date(2022, 1, 1))
-            with self.assertRaises(SQLConstraintError):
+            with self.assertRaises(UserError):
                 Installation.create([{
                             'subscription': subscription.id,
                             'meter': create_meter('B').id,
@@ -222,6 +222,43 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                             'end_date': dt.date(2021, 8, 1),
                             'final_reading': 10, 'removal_reason': 'faulty',
                             }])
+
+    @with_transaction()
+    def test_installation_campaign(self):
+        "Hundreds of meters are installed and swapped in one operation"
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        Meter = pool.get('water.meter')
+        Subscription = pool.get('water.subscription')
+        Route = pool.get('water.route')
+        company, area, route, _, domestic = create_utility()
+        party = create_subscriber()
+        with set_company(company):
+            subscriptions = Subscription.create([{
+                        'party': party.id,
+                        'address': party.addresses[0].id,
+                        'area': area.id, 'route': route.id,
+                        'route_position': i,
+                        'category': domestic.id,
+                        } for i in range(300)])
+            old = Meter.create([{'serial': f'O{i}'} for i in range(300)])
+            new = Meter.create([{'serial': f'N{i}'} for i in range(300)])
+            Installation.create([{
+                        'subscription': s.id, 'meter': m.id,
+                        'start_date': dt.date(2020, 1, 1),
+                        'initial_reading': 0,
+                        } for s, m in zip(subscriptions, old)])
+            Subscription.activate(subscriptions)
+            self.assertEqual(Route(route.id).subscription_count, 300)
+
+            Installation.swap([MeterSwap(
+                        subscription=s, date=TODAY, new_meter=m,
+                        final_reading=Decimal(900), removal_reason='swap')
+                    for s, m in zip(subscriptions, new)])
+            self.assertEqual(
+                {m.state for m in Meter.browse(old)}, {'removed'})
+            self.assertEqual(
+                [s.meter for s in Subscription.browse(subscriptions)], new)
 
     @with_transaction()
     def test_final_reading_below_initial(self):
