@@ -3,7 +3,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-import logging
 
 from sql import Null
 from sql.conditionals import Coalesce
@@ -15,8 +14,6 @@ from trytond.model import (
     Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
-from trytond.sql.functions import DateRange
-from trytond.sql.operators import RangeOverlap
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -25,7 +22,6 @@ from . import consumption
 from .exceptions import (
     MeterInstallationError, MeterReadingError, MeterStateError)
 
-logger = logging.getLogger(__name__)
 READING_DIGITS = (16, 3)
 
 DIAMETERS = [
@@ -296,48 +292,10 @@ class Installation(ModelSQL, ModelView):
                     | (t.end_date >= t.start_date)),
                 'water_utility.msg_installation_dates'),
             ]
-        if backend.name == 'postgresql':
-            # Past periods may not overlap either: exclusion constraints on
-            # date ranges (btree_gist, created in __register__).  SQLite
-            # has none and serialises writers; check_overlaps covers it.
-            cls._sql_constraints += [
-                ('meter_overlap',
-                    Exclude(t,
-                        (t.meter, Equal),
-                        (DateRange(t.start_date, t.end_date, '[)'),
-                            RangeOverlap)),
-                    'water_utility.msg_installation_meter_overlap'),
-                ('subscription_overlap',
-                    Exclude(t,
-                        (t.subscription, Equal),
-                        (DateRange(t.start_date, t.end_date, '[)'),
-                            RangeOverlap)),
-                    'water_utility.msg_installation_subscription_overlap'),
-                ]
         cls._sql_indexes.add(
             Index(t, (t.subscription, Index.Range()),
                 (t.start_date, Index.Range())))
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
-
-    @classmethod
-    def __register__(cls, module):
-        transaction = Transaction()
-        database = transaction.database
-        if backend.name == 'postgresql' and not database.has_extension(
-                'btree_gist'):
-            cursor = transaction.connection.cursor()
-            cursor.execute('SAVEPOINT water_btree_gist')
-            try:
-                cursor.execute('CREATE EXTENSION IF NOT EXISTS btree_gist')
-            except Exception:
-                # Without the privilege trytond checks the ranges itself
-                # under a table lock.
-                logger.warning("btree_gist could not be created", exc_info=True)
-                cursor.execute('ROLLBACK TO SAVEPOINT water_btree_gist')
-            else:
-                cursor.execute('RELEASE SAVEPOINT water_btree_gist')
-                database._extensions[database.name].pop('btree_gist', None)
-        super().__register__(module)
 
     @classmethod
     def default_initial_reading(cls):
@@ -372,8 +330,14 @@ class Installation(ModelSQL, ModelView):
         if field_names and not (field_names & {
                     'meter', 'subscription', 'start_date', 'end_date'}):
             return
+        transaction = Transaction()
+        if backend.name != 'sqlite':
+            # Past periods are not covered by the unique indexes: the lock
+            # keeps two clerks from entering overlapping history at once.
+            # (SQLite serialises writers by itself.)
+            cls.lock()
         table, other = cls.__table__(), cls.__table__()
-        cursor = Transaction().connection.cursor()
+        cursor = transaction.connection.cursor()
         forever = dt.date.max
 
         def end(t):

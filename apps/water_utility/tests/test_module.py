@@ -1,12 +1,15 @@
 # This file is part of the water_utility module.  See README.rst.
 import datetime as dt
 import functools
+import threading
+import unittest
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import polib
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import (
     AccessError, RequiredValidationError, SQLConstraintError)
@@ -14,8 +17,9 @@ from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.water_utility.meter import MeterSwap
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, with_transaction)
+from trytond.transaction import Transaction, TransactionError
 
 TODAY = dt.date.today()
 MODULE = Path(__file__).resolve().parent.parent
@@ -259,6 +263,64 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                 {m.state for m in Meter.browse(old)}, {'removed'})
             self.assertEqual(
                 [s.meter for s in Subscription.browse(subscriptions)], new)
+
+    @unittest.skipIf(backend.name == 'sqlite', "SQLite serialises writers")
+    def test_concurrent_installations(self):
+        "Two clerks installing one meter at the same moment: one wins"
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 1) as transaction:
+            company, area, route, _, domestic = create_utility()
+            with set_company(company):
+                subscriptions = [
+                    create_subscription(area, route, domestic,
+                        party=create_subscriber(f"Concurrent {i}"))
+                    for i in range(2)]
+                meter = create_meter('CONCURRENT-1')
+            ids = [s.id for s in subscriptions], meter.id, company.id
+            transaction.commit()
+        subscription_ids, meter_id, company_id = ids
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def install_on(subscription_id):
+            Installation = pool.get('water.meter.installation')
+            barrier.wait(timeout=30)
+            extras = {}
+            try:
+                while True:  # as the RPC dispatcher retries
+                    with Transaction().start(DB_NAME, 1,
+                            context={'company': company_id},
+                            **extras) as transaction:
+                        try:
+                            Installation.create([{
+                                        'subscription': subscription_id,
+                                        'meter': meter_id,
+                                        'start_date': TODAY,
+                                        'initial_reading': 0,
+                                        }])
+                        except TransactionError as error:
+                            transaction.rollback()
+                            error.fix(extras)
+                            continue
+                        transaction.commit()
+                    break
+                outcomes.append('installed')
+            except UserError:
+                outcomes.append('refused')
+            except Exception as exception:
+                outcomes.append(repr(exception))
+
+        threads = [threading.Thread(target=install_on, args=(i,))
+            for i in subscription_ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertEqual(sorted(outcomes), ['installed', 'refused'])
+        with Transaction().start(DB_NAME, 1):
+            Installation = pool.get('water.meter.installation')
+            self.assertEqual(Installation.search(
+                    [('meter', '=', meter_id)], count=True), 1)
 
     @with_transaction()
     def test_final_reading_below_initial(self):
