@@ -7,7 +7,6 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Exclude, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
-from trytond.pyson import Eval
 from trytond.modules.company.company import TIMEZONES
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -210,7 +209,8 @@ class Route(DeactivableMixin, ModelSQL, ModelView):
                 [r.id for r in routes], backend.MAX_QUERY_PARAMS):
             cursor.execute(*subscription.select(
                     subscription.route, Count(subscription.id),
-                    where=fields.SQL_OPERATORS['in'](subscription.route, sub_ids)
+                    where=fields.SQL_OPERATORS['in'](
+                        subscription.route, list(sub_ids))
                     & (subscription.state != 'closed'),
                     group_by=subscription.route))
             counts.update(cursor)

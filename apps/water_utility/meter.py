@@ -346,7 +346,8 @@ class Installation(ModelSQL, ModelView):
         # elsewhere that same day; empty periods overlap nothing.
         overlap = (
             (table.start_date < end(other)) & (other.start_date < end(table))
-            & (table.start_date < end(table)) & (other.start_date < end(other)))
+            & (table.start_date < end(table))
+            & (other.start_date < end(other)))
         for sub_ids in grouped_slice(
                 installations, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.join(other,
@@ -512,7 +513,8 @@ class Installation(ModelSQL, ModelView):
                 old.rollover = bool(swap.rollover)
                 old.removal_reason = swap.removal_reason
                 if swap.notes:
-                    old.notes = '\n'.join(filter(None, [old.notes, swap.notes]))
+                    old.notes = '\n'.join(
+                        filter(None, [old.notes, swap.notes]))
                 to_close.append(old)
             elif not swap.new_meter:
                 raise MeterInstallationError(gettext(
