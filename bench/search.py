@@ -30,7 +30,7 @@ def main():
     args = parser.parse_args()
 
     os.environ.setdefault('TRYTOND_DATABASE__PATH', str(REPO / 'sites'))
-    from trytond.config import config
+    from trytond import config
     config.update_etc(args.config)
     from trytond.pool import Pool
     from trytond.transaction import Transaction
