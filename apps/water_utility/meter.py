@@ -435,7 +435,7 @@ class Installation(ModelSQL, ModelView):
         Meter = pool.get('water.meter')
         Subscription = pool.get('water.subscription')
         # History entered after the fact (with an end) is only checked
-        # against overlaps, by the database.
+        # against overlaps, by check_overlaps.
         vlist = [v for v in vlist if not v.get('end_date')]
         if not vlist:
             return
