@@ -566,13 +566,33 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertTrue(can('admin', lambda: Area.create([{
                             'code': 'Y', 'name': 'Y'}])))
 
+    @with_transaction()
+    def test_core_strings_in_arabic(self):
+        "Tryton's own strings that staff see all day read in Arabic"
+        pool = Pool()
+        Translation = pool.get('ir.translation')
+        Party = pool.get('party.party')
+        Subscription = pool.get('water.subscription')
+        Translation.translation_import('ar', 'water_utility', [
+                str(MODULE / 'locale' / 'ar.po'),
+                str(MODULE / 'locale' / 'override' / 'ar.po')])
+        with Transaction().set_context(language='ar'):
+            labels = Party.fields_get(['name', 'addresses'])
+            self.assertEqual(labels['name']['string'], "الاسم")
+            self.assertEqual(labels['addresses']['string'], "العناوين")
+            with self.assertRaisesRegex(
+                    UserError, r'الحقل ".*" .* "اشتراك مياه" مطلوب'):
+                Subscription.create([{}])
+
     def test_arabic_translation_complete(self):
         "Every string of the module has an Arabic translation"
         catalog = polib.pofile(str(MODULE / 'locale' / 'ar.po'))
         placeholder = re.compile(r'%\(\w+\)s')
-        missing = [e.msgctxt for e in catalog if not e.msgstr]
+        override = polib.pofile(str(MODULE / 'locale' / 'override' / 'ar.po'))
+        missing = [e.msgctxt for e in list(catalog) + list(override)
+            if not (e.msgstr or any(e.msgstr_plural.values()))]
         self.assertEqual(missing, [])
-        for entry in catalog:
+        for entry in list(catalog) + list(override):
             self.assertEqual(
                 sorted(placeholder.findall(entry.msgid)),
                 sorted(placeholder.findall(entry.msgstr)), entry.msgctxt)
