@@ -11,6 +11,7 @@ import polib
 
 from trytond import backend
 from trytond.exceptions import UserError
+from trytond.i18n import gettext
 from trytond.model.exceptions import (
     AccessError, SQLConstraintError)
 from trytond.modules.company.tests import (
@@ -580,9 +581,11 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             labels = Party.fields_get(['name', 'addresses'])
             self.assertEqual(labels['name']['string'], "الاسم")
             self.assertEqual(labels['addresses']['string'], "العناوين")
-            with self.assertRaisesRegex(
-                    UserError, r'الحقل ".*" .* "اشتراك مياه" مطلوب'):
-                Subscription.create([{}])
+            self.assertEqual(
+                gettext('ir.msg_required_validation',
+                    **Subscription.__names__('address')),
+                'الحقل "عنوان محل الاشتراك" في "اشتراك مياه" مطلوب: '
+                'أدخل قيمة له.')
 
     def test_arabic_translation_complete(self):
         "Every string of the module has an Arabic translation"
