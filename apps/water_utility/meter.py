@@ -158,21 +158,15 @@ class Meter(Workflow, ModelSQL, ModelView):
     def get_subscription(cls, meters, name):
         pool = Pool()
         Installation = pool.get('water.meter.installation')
-        result = dict.fromkeys(map(int, meters))
-        for installation in Installation.search([
-                    ('meter', 'in', list(result)),
-                    ('end_date', '=', None),
-                    ]):
-            result[installation.meter.id] = installation.subscription.id
-        return result
+        in_place = Installation.in_place('meter', meters)
+        return {m.id: in_place[m.id].subscription.id if m.id in in_place
+            else None for m in meters}
 
     @classmethod
     def search_subscription(cls, name, clause):
-        nested = clause[0][len(name):] or '.rec_name'
-        return [('installations', 'where', [
-                    ('subscription' + nested,) + tuple(clause[1:]),
-                    ('end_date', '=', None),
-                    ])]
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        return Installation.in_place_domain('subscription', name, clause)
 
     @classmethod
     def check_modification(cls, mode, meters, values=None, external=False):
@@ -296,6 +290,23 @@ class Installation(ModelSQL, ModelView):
             Index(t, (t.subscription, Index.Range()),
                 (t.start_date, Index.Range())))
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def in_place(cls, field, records):
+        "Return the installations in place by id of meter or subscription"
+        return {getattr(i, field).id: i for i in cls.search([
+                    (field, 'in', list(map(int, records))),
+                    ('end_date', '=', None),
+                    ])}
+
+    @classmethod
+    def in_place_domain(cls, field, name, clause):
+        "Return the domain on installations in place for a searcher"
+        nested = clause[0][len(name):] or '.rec_name'
+        return [('installations', 'where', [
+                    (field + nested,) + tuple(clause[1:]),
+                    ('end_date', '=', None),
+                    ])]
 
     @classmethod
     def default_initial_reading(cls):
@@ -442,10 +453,9 @@ class Installation(ModelSQL, ModelView):
         meters = Meter.browse({v['meter'] for v in vlist if v.get('meter')})
         subscriptions = Subscription.browse(
             {v['subscription'] for v in vlist if v.get('subscription')})
-        equipped = {i.subscription: i.meter for i in cls.search([
-                    ('subscription', 'in', list(map(int, subscriptions))),
-                    ('end_date', '=', None),
-                    ])}
+        equipped = {
+            i.subscription: i.meter
+            for i in cls.in_place('subscription', subscriptions).values()}
         meters = {m.id: m for m in meters}
         subscriptions = {s.id: s for s in subscriptions}
         seen = set()
@@ -494,14 +504,11 @@ class Installation(ModelSQL, ModelView):
         swaps is a list of MeterSwap; the whole list succeeds or nothing
         is saved (one transaction).
         """
-        current = {
-            i.subscription: i for i in cls.search([
-                    ('subscription', 'in', [s.subscription.id for s in swaps]),
-                    ('end_date', '=', None),
-                    ])}
+        current = cls.in_place(
+            'subscription', [s.subscription for s in swaps])
         to_close, to_open = [], []
         for swap in swaps:
-            old = current.get(swap.subscription)
+            old = current.get(swap.subscription.id)
             if old:
                 if swap.date < old.start_date:
                     raise MeterInstallationError(gettext(

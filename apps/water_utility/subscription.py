@@ -198,23 +198,15 @@ class Subscription(Workflow, ModelSQL, ModelView):
     def get_meter(cls, subscriptions, name):
         pool = Pool()
         Installation = pool.get('water.meter.installation')
-        meters = dict.fromkeys(map(int, subscriptions))
-        for installation in Installation.search([
-                    ('subscription', 'in', list(meters)),
-                    ('end_date', '=', None),
-                    ]):
-            meters[installation.subscription.id] = installation.meter.id
-        return meters
+        in_place = Installation.in_place('subscription', subscriptions)
+        return {s.id: in_place[s.id].meter.id if s.id in in_place else None
+            for s in subscriptions}
 
     @classmethod
     def search_meter(cls, name, clause):
-        nested = clause[0][len(name):]
-        if not nested:
-            nested = '.rec_name'
-        return [('installations', 'where', [
-                    ('meter' + nested,) + tuple(clause[1:]),
-                    ('end_date', '=', None),
-                    ])]
+        pool = Pool()
+        Installation = pool.get('water.meter.installation')
+        return Installation.in_place_domain('meter', name, clause)
 
     def get_party_field(self, name):
         if name == 'phone':
