@@ -1,5 +1,6 @@
 # This file is part of the water_utility module.  See README.rst.
 "Property tests of the pure functions (no database)"
+import datetime as dt
 import unittest
 from decimal import Decimal
 
@@ -8,8 +9,11 @@ from hypothesis import strategies as st
 
 from trytond.modules.water_utility.arabic import search_key, western_digits
 from trytond.modules.water_utility.consumption import (
-    ReadingError, check_register, consumption, dial_capacity,
-    register_advance)
+    ReadingError, Segment, check_register, consumption, dial_capacity,
+    estimate, expected_range, period_consumption, prorate, reading_advance,
+    register_advance, split_by_month)
+from trytond.modules.water_utility.plausibility import (
+    RULES, Facts, Rules, check)
 from trytond.modules.water_utility.subscription import phone_pattern
 
 digits = st.integers(min_value=3, max_value=9)
@@ -90,6 +94,165 @@ class ConsumptionTestCase(unittest.TestCase):
         else:
             with self.assertRaises(ReadingError):
                 check_register(Decimal(value), n)
+
+
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1))
+volumes = st.decimals(
+    min_value=0, max_value=100000, places=3, allow_nan=False)
+
+
+class ReadingAdvanceTestCase(unittest.TestCase):
+
+    @given(meter_and_readings())
+    def test_advance_is_consistent_with_dial(self, case):
+        "Forward, rollover or backwards: start + advance shows end"
+        n, start, end = case
+        advance, rolled = reading_advance(start, end, n)
+        self.assertEqual((start + advance) % dial_capacity(n), end)
+        if rolled:
+            self.assertGreater(advance, 0)
+            self.assertLessEqual(advance, dial_capacity(n) / 2)
+        else:
+            self.assertEqual(advance, end - start)
+
+    def test_rollover_and_backwards(self):
+        "99 950 → 30 passed zero; 1 234 → 1 200 went backwards"
+        self.assertEqual(
+            reading_advance(Decimal(99950), Decimal(30), 5),
+            (Decimal(80), True))
+        self.assertEqual(
+            reading_advance(Decimal(1234), Decimal(1200), 5),
+            (Decimal(-34), False))
+
+    @given(meter_and_readings(), meter_and_readings(),
+        st.sampled_from([Decimal(1), Decimal(10)]))
+    def test_swap_sums_both_meters(self, old, new, multiplier):
+        "A swap inside the period adds the old and the new meter's parts"
+        (n1, s1, e1), (n2, s2, e2) = old, new
+        assume(e1 >= s1 and e2 >= s2)
+        total, rolled = period_consumption([
+                Segment(s1, e1, n1), Segment(s2, e2, n2, multiplier)])
+        self.assertFalse(rolled)
+        self.assertEqual(total, (e1 - s1) + (e2 - s2) * multiplier)
+
+    @given(volumes, st.integers(1, 400), st.integers(1, 400))
+    def test_prorate_round_trip(self, quantity, days, target):
+        "Pro rata is linear: scaling to the same days changes nothing"
+        self.assertEqual(prorate(quantity, days, days), quantity)
+        self.assertAlmostEqual(
+            float(prorate(quantity, days, target)),
+            float(quantity) * target / days, delta=0.001)
+
+    @given(volumes, dates, st.integers(1, 400))
+    def test_split_by_month_loses_nothing(self, quantity, start, days):
+        "Monthly shares sum to the quantity and follow the calendar"
+        end = start + dt.timedelta(days=days)
+        shares = split_by_month(quantity, start, end)
+        self.assertEqual(sum(q for _, q in shares), quantity)
+        self.assertEqual(shares[0][0],
+            ((start + dt.timedelta(days=1)).year,
+                (start + dt.timedelta(days=1)).month))
+        self.assertEqual(shares[-1][0], (end.year, end.month))
+        self.assertTrue(all(q >= 0 for _, q in shares))
+
+    def test_split_by_month_by_days(self):
+        "10 Oct → 10 Nov: 21 days of October, 10 of November"
+        shares = split_by_month(
+            Decimal(31), dt.date(2026, 10, 10), dt.date(2026, 11, 10))
+        self.assertEqual(shares,
+            [((2026, 10), Decimal(21)), ((2026, 11), Decimal(10))])
+
+
+class EstimateTestCase(unittest.TestCase):
+
+    @given(st.lists(st.tuples(st.integers(20, 40), volumes), max_size=6),
+        st.integers(1, 60), st.integers(1, 12))
+    def test_estimate_is_the_daily_average(self, history, days, months):
+        "The estimate is the average daily consumption times the days"
+        result = estimate(history, days, months, Decimal('0.5'))
+        used = history[:months]
+        if used:
+            daily = sum(c for _, c in used) / sum(d for d, _ in used)
+        else:
+            daily = Decimal('0.5')
+        self.assertLessEqual(abs(result - daily * days), Decimal('0.5'))
+        self.assertEqual(result, result.to_integral_value())
+
+    def test_estimate_without_history(self):
+        "The category's default, else nothing to estimate from"
+        self.assertEqual(estimate([], 30, 3, Decimal('0.4')), Decimal(12))
+        self.assertIsNone(estimate([], 30, 3, None))
+
+    def test_estimate_uses_recent_months(self):
+        "Only the configured number of recent months count"
+        history = [(30, Decimal(30)), (30, Decimal(60)), (30, Decimal(900))]
+        self.assertEqual(estimate(history, 30, 2), Decimal(45))
+
+    @given(volumes, volumes.filter(lambda v: v > 0),
+        st.decimals(min_value='1.1', max_value=10, places=1),
+        st.decimals(min_value=0, max_value=50, places=0))
+    def test_outside_expected_range_fails_rule(self, previous, expected,
+            factor, margin):
+        "A value outside the sheet's range fails the rule on the average"
+        low, high = expected_range(previous, expected, factor, margin)
+        rules = Rules(factor=factor, margin=margin)
+        self.assertIn('high', check(Facts(high + 1 - previous, expected),
+                rules))
+        if low - 1 > previous:
+            self.assertIn('low', check(Facts(low - 1 - previous, expected),
+                    rules))
+
+
+facts = st.builds(Facts,
+    consumption=st.one_of(st.none(), volumes),
+    expected=st.one_of(st.none(), volumes),
+    backwards=st.booleans(), active=st.booleans(), in_period=st.booleans(),
+    duplicate=st.booleans(), note_prevents_read=st.booleans(),
+    leak=st.booleans())
+
+
+class PlausibilityTestCase(unittest.TestCase):
+
+    @given(facts)
+    def test_disabled_rules_never_fail(self, facts):
+        "A rule switched off in the configuration holds nothing"
+        everything = check(facts, Rules())
+        self.assertEqual(everything, [r for r in RULES if r in everything])
+        for rule in RULES:
+            self.assertNotIn(rule, check(facts, Rules(**{rule: False})))
+
+    @given(facts)
+    def test_each_fact_has_its_rule(self, facts):
+        "Each fact a rule watches holds the reading"
+        failed = check(facts, Rules())
+        self.assertEqual('leak' in failed, facts.leak)
+        self.assertEqual('date' in failed, not facts.in_period)
+        self.assertEqual('duplicate' in failed, facts.duplicate)
+        self.assertEqual('note' in failed,
+            facts.note_prevents_read or facts.consumption is None)
+        if facts.consumption is not None:
+            self.assertEqual('negative' in failed, facts.backwards)
+            self.assertEqual('zero' in failed,
+                not facts.backwards and facts.consumption == 0
+                and facts.active)
+
+    @given(volumes.filter(lambda v: v > 0), st.integers(2, 10),
+        st.decimals(min_value=0, max_value=50, places=0))
+    def test_more_than_factor_and_margin_is_high(self, expected, factor,
+            margin):
+        "Above the average by the factor and the margin is high"
+        rules = Rules(factor=Decimal(factor), margin=margin)
+        above = expected * factor + margin + 1
+        self.assertIn('high', check(Facts(above, expected), rules))
+        self.assertEqual(check(Facts(expected, expected), rules), [])
+
+    def test_low(self):
+        "Far below the average by the factor and the margin is low"
+        rules = Rules(factor=Decimal(3), margin=Decimal(10))
+        self.assertEqual(check(Facts(Decimal(5), Decimal(30)), rules),
+            ['low'])
+        # below by the factor but not by the margin: small consumers vary
+        self.assertEqual(check(Facts(Decimal(1), Decimal(6)), rules), [])
 
 
 class ArabicTestCase(unittest.TestCase):
