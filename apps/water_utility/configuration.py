@@ -1,9 +1,13 @@
 # This file is part of the water_utility module.  See README.rst.
+from decimal import Decimal
+
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
+
+from .plausibility import RULES, Rules
 
 
 def _subscription_sequence_field(company):
@@ -24,6 +28,93 @@ class Configuration(ModelSingleton, ModelSQL, ModelView,
 
     subscription_sequence = fields.MultiValue(_subscription_sequence_field(
             Eval('context', {}).get('company', -1)))
+
+    reading_average_months = fields.Integer(
+        "Months of Average", required=True,
+        domain=[('reading_average_months', '>=', 1)],
+        help="Recent months of actual readings whose daily average gives "
+        "the expected consumption and the estimates.")
+    reading_factor = fields.Numeric(
+        "Average Factor", digits=(16, 2), required=True,
+        domain=[('reading_factor', '>', 1)],
+        help="A consumption this many times above (or below) the average "
+        "is held, if it also differs by the margin.")
+    reading_margin = fields.Numeric(
+        "Average Margin (m³)", digits=(16, 3), required=True,
+        domain=[('reading_margin', '>=', 0)],
+        help="Small consumers vary a lot relatively: a difference below "
+        "this volume is never held.")
+    check_note = fields.Boolean("Hold Reader Notes",
+        help="Hold readings whose note prevented reading the meter.")
+    check_leak = fields.Boolean("Hold Leak Flags",
+        help="Hold readings whose meter reported a leak or a burst.")
+    check_negative = fields.Boolean("Hold Negative Consumption")
+    check_zero = fields.Boolean("Hold Zero Consumption",
+        help="Hold a zero consumption of an active subscription.")
+    check_high = fields.Boolean("Hold High Consumption")
+    check_low = fields.Boolean("Hold Low Consumption")
+    check_date = fields.Boolean("Hold Dates Outside Period")
+    check_duplicate = fields.Boolean("Hold Second Readings")
+
+    @classmethod
+    def default_reading_average_months(cls):
+        return 3
+
+    @classmethod
+    def default_reading_factor(cls):
+        return Decimal(3)
+
+    @classmethod
+    def default_reading_margin(cls):
+        return Decimal(10)
+
+    @classmethod
+    def default_check_note(cls):
+        return True
+
+    @classmethod
+    def default_check_leak(cls):
+        return True
+
+    @classmethod
+    def default_check_negative(cls):
+        return True
+
+    @classmethod
+    def default_check_zero(cls):
+        return True
+
+    @classmethod
+    def default_check_high(cls):
+        return True
+
+    @classmethod
+    def default_check_low(cls):
+        return True
+
+    @classmethod
+    def default_check_date(cls):
+        return True
+
+    @classmethod
+    def default_check_duplicate(cls):
+        return True
+
+    def get_reading_average_months(self):
+        return (self.reading_average_months
+            or self.default_reading_average_months())
+
+    def get_reading_rules(self):
+        "Return the plausibility Rules as configured"
+        defaults = Rules()
+
+        def get(name, default):
+            value = getattr(self, name, None)
+            return default if value is None else value
+        return Rules(
+            factor=get('reading_factor', defaults.factor),
+            margin=get('reading_margin', defaults.margin),
+            **{r: get('check_' + r, True) for r in RULES})
 
     @classmethod
     def multivalue_model(cls, field):

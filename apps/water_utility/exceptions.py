@@ -37,3 +37,15 @@ class IdentifierError(ValidationError):
 
 class WorkingHourError(ValidationError):
     pass
+
+
+class ReadingError(UserError):
+    pass
+
+
+class ReadingPeriodError(UserError):
+    pass
+
+
+class ReadingImportError(UserError):
+    pass

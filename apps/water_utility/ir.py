@@ -69,3 +69,15 @@ class Translation(metaclass=PoolMeta):
                     'fuzzy': False,
                     } for k, source in sources.items()
                 if k in wanted and k not in existing])
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('water.reading.period|schedule_cron',
+                    "Open Monthly Reading Periods"),
+                ])

@@ -21,6 +21,14 @@ class Category(DeactivableMixin, ModelSQL, ModelView):
     code = fields.Char("Code", required=True)
     name = fields.Char("Name", required=True, translate=True)
     sequence = fields.Integer("Sequence")
+    default_daily_consumption = fields.Numeric(
+        "Default Daily Consumption (m³)", digits=(16, 3),
+        domain=['OR',
+            ('default_daily_consumption', '=', None),
+            ('default_daily_consumption', '>=', 0),
+            ],
+        help="Estimates a subscription of this category that has no "
+        "reading history yet.")
 
     @classmethod
     def __setup__(cls):
@@ -116,6 +124,9 @@ class Subscription(Workflow, ModelSQL, ModelView):
     national_id = fields.Function(
         fields.Char("National ID"), 'get_party_field',
         searcher='search_party_field')
+    readings = fields.One2Many(
+        'water.reading', 'subscription', "Readings", readonly=True,
+        order=[('date', 'DESC'), ('time', 'DESC NULLS LAST'), ('id', 'DESC')])
     notes = fields.Text("Notes")
 
     @classmethod

@@ -2,9 +2,12 @@
 "Helpers for the scenarios, in the manner of account/tests/tools.py"
 import datetime as dt
 
-from proteus import Model
+from decimal import Decimal
 
-__all__ = ['create_area', 'create_role_user', 'get_category']
+from proteus import Model, Wizard
+
+__all__ = ['create_area', 'create_role_user', 'get_category',
+    'create_connected_subscription']
 
 ROLES = {
     'admin': "Water Customer Services Manager",
@@ -51,3 +54,26 @@ def create_role_user(login, role, config=None):
     user.groups.append(group)
     user.save()
     return user
+
+
+def create_connected_subscription(name, route, position, serial, date,
+        digits=5, initial_reading=0, category='domestic', config=None):
+    """Register a subscriber on route, install a new meter on date and
+    activate the subscription"""
+    Party = Model.get('party.party', config=config)
+    Meter = Model.get('water.meter', config=config)
+    Subscription = Model.get('water.subscription', config=config)
+    party = Party(name=name)
+    party.save()
+    meter = Meter(serial=serial, digits=digits)
+    meter.save()
+    subscription = Subscription(party=party, route=route,
+        route_position=position, category=get_category(category, config))
+    subscription.save()
+    swap = Wizard('water.meter.swap', [subscription], config=config)
+    swap.form.date = date
+    swap.form.new_meter = meter
+    swap.form.initial_reading = Decimal(initial_reading)
+    swap.execute('swap')
+    subscription.click('activate')
+    return subscription
