@@ -61,6 +61,7 @@ def month_bounds(date):
 class Note(DeactivableMixin, ModelSQL, ModelView):
     "Reading Note"
     __name__ = 'water.reading.note'
+    __string__ = "Reader Note"
 
     code = fields.Char(
         "Code", required=True, strip=True,
@@ -105,6 +106,7 @@ class Note(DeactivableMixin, ModelSQL, ModelView):
 class Period(Workflow, ModelSQL, ModelView):
     "Reading Period"
     __name__ = 'water.reading.period'
+    __string__ = "Reading Period"
 
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
@@ -447,6 +449,7 @@ _DRAFT = {
 class Reading(Workflow, ModelSQL, ModelView):
     "Meter Reading"
     __name__ = 'water.reading'
+    __string__ = "Meter Reading"
 
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
@@ -1025,6 +1028,7 @@ class Reading(Workflow, ModelSQL, ModelView):
 class Log(ModelSQL, ModelView):
     "Reading Audit Trail"
     __name__ = 'water.reading.log'
+    __string__ = "Reading Audit Trail"
 
     reading = fields.Many2One(
         'water.reading', "Reading", required=True, ondelete='CASCADE',
@@ -1071,6 +1075,7 @@ class Log(ModelSQL, ModelView):
 class CorrectStart(ModelView):
     "Correct Reading"
     __name__ = 'water.reading.correct.start'
+    __string__ = "Correct Reading"
 
     value = fields.Numeric("Correct Value", digits=READING_DIGITS,
         required=True)
@@ -1102,6 +1107,7 @@ class Correct(Wizard):
 class EntryStart(ModelView):
     "Enter Readings"
     __name__ = 'water.reading.entry.start'
+    __string__ = "Enter Readings"
 
     period = fields.Many2One('water.reading.period', "Period", readonly=True)
     date = fields.Date("Reading Date", required=True)
@@ -1113,6 +1119,7 @@ class EntryStart(ModelView):
 class EntryLine(ModelView):
     "Reading Entry Line"
     __name__ = 'water.reading.entry.line'
+    __string__ = "Reading Entry Line"
 
     position = fields.Integer("Position", readonly=True)
     subscription = fields.Many2One(
@@ -1175,6 +1182,7 @@ class Entry(Wizard):
 class ScheduleStart(ModelView):
     "Open Reading Periods"
     __name__ = 'water.reading.period.schedule.start'
+    __string__ = "Open Reading Periods"
 
     date = fields.Date("Month", required=True,
         help="Any day of the month to open.")

@@ -33,6 +33,7 @@ BATCH = 1000
 class Import(ModelSQL, ModelView):
     "Reading Import"
     __name__ = 'water.reading.import'
+    __string__ = "Reading Import"
 
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
@@ -141,6 +142,7 @@ class Import(ModelSQL, ModelView):
 class Row(ModelSQL, ModelView):
     "Reading Import Row"
     __name__ = 'water.reading.import.row'
+    __string__ = "Reading Import Row"
 
     import_ = fields.Many2One(
         'water.reading.import', "Import", required=True, ondelete='CASCADE',
@@ -381,6 +383,7 @@ class Row(ModelSQL, ModelView):
 class ImportStart(ModelView):
     "Import Readings"
     __name__ = 'water.reading.import.start'
+    __string__ = "Import Readings"
 
     file = fields.Binary("File", required=True, filename='file_name')
     file_name = fields.Char("File Name")
