@@ -49,8 +49,10 @@ from pathlib import Path
 
 try:
     from . import demo_data as data
+    from . import demo_readings
 except ImportError:
     import demo_data as data
+    import demo_readings
 
 REPO = Path(__file__).resolve().parent.parent
 SITES = REPO / 'sites'
@@ -1014,6 +1016,56 @@ def create_subscriptions(settings, admin, company, subs, area_ids,
         clock.note(f"time per step: {lap}")
 
 
+def create_readings(settings, admin, company, today, seed, clock):
+    """Read the meters of the last four months and of this month
+
+    The first month stands for the readings taken over from the old
+    system (no meter is missed).  Past months are imported from handheld
+    files and closed (what was not read is estimated); this month's round
+    has the usual troubles, so the exception queue and the rejected rows
+    have something to show.
+    """
+    from trytond.pool import Pool
+
+    rng = random.Random(seed)
+    this_month = today.replace(day=1)
+    months = [demo_readings.add_months(this_month, -i)
+        for i in [4, 3, 2, 1, 0]]
+    state = {}
+
+    def load():
+        state['meters'] = demo_readings.load_meters(rng)
+    in_transaction(settings, admin, company, load, readonly=True)
+
+    for month in months:
+        current = month == this_month
+
+        def work(month=month, current=current):
+            pool = Pool()
+            Period = pool.get('water.reading.period')
+            Reading = pool.get('water.reading')
+            Import = pool.get('water.reading.import')
+            periods = Period.schedule(month)
+            data, count = demo_readings.month_file(
+                state['meters'], month, rng, today=today,
+                anomalies=current,
+                missed=0 if current or month == months[0] else 0.015)
+            if count:
+                Import.import_file(data, f'handheld-{month:%Y-%m}.csv')
+            if not current:
+                # the billing section resolved last months' exceptions
+                Reading.accept(Reading.search([
+                            ('period', 'in', [p.id for p in periods]),
+                            ('state', '=', 'held'),
+                            ('value', '!=', None),
+                            ]))
+                Period.close(periods)
+            return count
+        count = in_transaction(settings, admin, company, work)
+        clock.note(f"{month:%Y-%m}: {count} readings imported"
+            + (" (this month, open)" if current else ", period closed"))
+
+
 def create_stock(settings, admin, company, stock):
     from trytond.pool import Pool
 
@@ -1161,7 +1213,7 @@ def build(args, config_file, workdir):
             + (f"(rm {settings.sqlite_file})." if settings.backend == 'sqlite'
                 else f"(dropdb {args.database})."))
 
-    clock.phase("1/5 database, modules water_utility and dependencies, "
+    clock.phase("1/6 database, modules water_utility and dependencies, "
         "Arabic (trytond-admin)")
     password, source = admin_password()
     clock.note({
@@ -1173,11 +1225,11 @@ def build(args, config_file, workdir):
     run_trytond_admin(settings, password, workdir)
     clock.done()
 
-    clock.phase("2/5 company, chart of accounts, fiscal year (proteus)")
+    clock.phase("2/6 company, chart of accounts, fiscal year (proteus)")
     admin, company = setup_company(settings, clock)
     clock.done()
 
-    clock.phase("3/5 demo users, service areas, reading routes")
+    clock.phase("3/6 demo users, service areas, reading routes")
     subs, routes, stock = plan(args.subscriptions, args.seed, today)
     logins = setup_users(settings, admin, company, clock)
     readers = [login for login, role, _ in logins if role == 'reader']
@@ -1186,7 +1238,7 @@ def build(args, config_file, workdir):
     refs = load_references(settings, admin, company)
     clock.done()
 
-    clock.phase(f"4/5 {len(subs)} subscriptions with subscribers and "
+    clock.phase(f"4/6 {len(subs)} subscriptions with subscribers and "
         f"meters (batches of {args.batch})")
     create_subscriptions(settings, admin, company, subs, area_ids,
         route_ids, refs, args.batch, clock)
@@ -1194,7 +1246,12 @@ def build(args, config_file, workdir):
     clock.done(f"{len(subs)} subscriptions, "
         f"{sum(1 for s in subs if s.meter) + len(stock)} meters")
 
-    clock.phase("5/5 summary")
+    clock.phase("5/6 meter readings of the last four months and this "
+        "month (handheld files)")
+    create_readings(settings, admin, company, today, args.seed, clock)
+    clock.done()
+
+    clock.phase("6/6 summary")
     counts = summary(settings, admin, company)
     admin_row = ('admin', 'administrator',
         password if source != 'env' else '(TRYTON_ADMIN_PASSWORD)')
