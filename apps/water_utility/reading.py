@@ -354,9 +354,11 @@ class Period(Workflow, ModelSQL, ModelView):
         done = {r.subscription.id for r in self.readings
             if r.state in STANDING}
         lines = []
+        # the previous reading is the last one before this period
+        before = self.start_date - dt.timedelta(days=1)
         for subscription in subscriptions:
             installation = installations.get(subscription.id)
-            last = history.last(subscription.id, self.reading_date)
+            last = history.last(subscription.id, before)
             previous, low, high = None, None, None
             if installation:
                 if last and last.installation == installation:
@@ -396,10 +398,12 @@ class SheetLine:
 
     @property
     def address(self):
-        subscription = self.subscription
-        if subscription.address:
-            return subscription.address.full_address.replace('\n', '، ')
-        return ''
+        address = self.subscription.address
+        if not address:
+            return ''
+        # the reader needs the street and the town, not the country
+        street = (address.street or '').replace('\n', '، ')
+        return '، '.join(filter(None, [street, address.city]))
 
 
 class History:
@@ -1222,8 +1226,12 @@ class RouteSheet(HTMLReport):
 
     @classmethod
     def get_context(cls, records, header, data):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
         context = super().get_context(records, header, data)
         context['sheets'] = [(p, p.sheet_lines()) for p in records]
+        # the language the report is printed in gives the direction
+        context['lang'] = Lang.get()
         return context
 
 
