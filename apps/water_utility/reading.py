@@ -683,10 +683,13 @@ class Reading(Workflow, ModelSQL, ModelView):
             installations[installation.subscription.id].append(installation)
         standing = set()
         for sub in grouped_slice(list(subscriptions), backend.MAX_QUERY_PARAMS):
+            # an actual reading is not a second one beside an estimate:
+            # it settles it
             for reading in cls.search([
                         ('subscription', 'in', list(sub)),
                         ('period', 'in', list(periods)),
                         ('state', 'in', STANDING),
+                        ('source', '!=', 'estimate'),
                         ('id', 'not in', ids),
                         ]):
                 standing.add((reading.subscription.id, reading.period.id))
@@ -707,6 +710,11 @@ class Reading(Workflow, ModelSQL, ModelView):
                 values['error'] = gettext(
                     'water_utility.msg_reading_no_meter',
                     subscription=subscription.rec_name, date=date)
+                continue
+            if period.state != 'open':
+                values['error'] = gettext(
+                    'water_utility.msg_reading_period_closed',
+                    period=period.rec_name)
                 continue
             installation, = current[-1:]
             meter = installation.meter
@@ -744,10 +752,16 @@ class Reading(Workflow, ModelSQL, ModelView):
                     since = previous.date
                 total, rolled = consumption.period_consumption(segments)
                 days = (date - since).days
+                # the register went backwards if it is below the last
+                # value actually read on this meter (a settled estimate
+                # gives a negative consumption without going backwards)
                 last_actual = history.last_actual(subscription.id, date)
-                backwards = (last_actual is not None
-                    and last_actual.installation == installation
-                    and not rolled and value < last_actual.value)
+                if (last_actual is not None
+                        and last_actual.installation == installation):
+                    reference = last_actual.value
+                else:
+                    reference = installation.initial_reading
+                backwards = not rolled and value < reference
                 expected = history.expected(subscription.id, days, date)
                 values.update(
                     previous_value=segments[-1].start,
@@ -1013,6 +1027,13 @@ class Reading(Workflow, ModelSQL, ModelView):
     def check_modification(cls, mode, readings, values=None, external=False):
         super().check_modification(
             mode, readings, values=values, external=external)
+        computed = {'state', 'installation', 'previous', 'previous_value',
+            'days', 'consumption', 'expected', 'rolled_over', 'replaced_by',
+            'exceptions', 'original_value', 'company', 'period', 'source'}
+        if mode == 'write' and external and computed & set(values):
+            raise ReadingError(gettext(
+                    'water_utility.msg_reading_computed',
+                    fields=', '.join(sorted(computed & set(values)))))
         if (mode == 'write' and external
                 and {'value', 'date', 'time', 'note', 'subscription'}
                 & set(values)):

@@ -12,6 +12,8 @@ from trytond.modules.water_utility.consumption import (
     ReadingError, Segment, check_register, consumption, dial_capacity,
     estimate, expected_range, period_consumption, prorate, reading_advance,
     register_advance, split_by_month)
+from trytond.modules.water_utility.reading_file import (
+    FileError, local, parse, parse_datetime, parse_value)
 from trytond.modules.water_utility.plausibility import (
     RULES, Facts, Rules, check)
 from trytond.modules.water_utility.subscription import phone_pattern
@@ -285,3 +287,100 @@ class ArabicTestCase(unittest.TestCase):
         self.assertEqual(phone_pattern('%059-912 3456%'), '%599123456%')
         self.assertEqual(phone_pattern('%+970599%'), '%+970599%')
         self.assertEqual(phone_pattern('00970599'), '00970599')
+
+
+arabic_text = st.text(
+    alphabet=st.sampled_from(
+        list("ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأإؤئةى ٠١٢٣٤٥٦٧٨٩0123456789-")),
+    min_size=1, max_size=30).map(str.strip).filter(bool)
+
+
+class ReadingFileTestCase(unittest.TestCase):
+    "Files of readings as they come from the field"
+
+    @given(st.lists(arabic_text, min_size=1, max_size=5),
+        st.sampled_from(['utf-8', 'utf-8-sig', 'windows-1256']))
+    def test_arabic_comments_survive_every_encoding(self, comments,
+            encoding):
+        "Arabic text reads back the same from UTF-8, BOM or Windows-1256"
+        lines = ['subscription,date,value,comment'] + [
+            f'{1000001 + i},2026-11-20,{i},{c}'
+            for i, c in enumerate(comments)]
+        text = '\r\n'.join(lines)
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError:
+            # Windows-1256 has no Arabic-Indic digits: Excel cannot write them
+            assume(False)
+        format_, found, rows = parse(data, 'round.csv')
+        self.assertEqual(format_, 'csv')
+        if encoding == 'utf-8-sig' or not text.isascii():
+            # plain ASCII is the same bytes in every encoding
+            self.assertEqual(found, encoding)
+        self.assertEqual([r.comment for r in rows], comments)
+
+    def test_arabic_headers_and_semicolons(self):
+        "Excel in Arabic writes Arabic headers and semicolons"
+        data = ('رقم الاشتراك;التاريخ;القراءة;الملاحظة\n'
+            '1000001;٢٠/١١/٢٠٢٦;١٢٣٫٥;\n').encode('utf-8')
+        _, _, (row,) = parse(data, 'x.csv')
+        self.assertEqual(
+            (row.subscription, row.read_at, row.value),
+            ('1000001', '٢٠/١١/٢٠٢٦', '١٢٣٫٥'))
+        self.assertEqual(parse_value(row.value), Decimal('123.500'))
+        moment, has_time = parse_datetime(row.read_at)
+        self.assertEqual(local(moment, has_time),
+            (dt.date(2026, 11, 20), None))
+
+    def test_malformed_files(self):
+        "Empty, binary and column-less files are refused with a code"
+        for data, code in [
+                (b'', 'empty'),
+                (b'   \n', 'empty'),
+                (b'PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00',
+                    'binary'),
+                (b'name,phone\nx,1\n', 'columns'),
+                (b'{"not": "a telegram"\n', 'json'),
+                ]:
+            with self.subTest(code=code):
+                with self.assertRaises(FileError) as context:
+                    parse(data, 'f.jsonl' if code == 'json' else 'f.csv')
+                self.assertEqual(context.exception.code, code)
+
+    def test_wmbusmeters_telegram(self):
+        "A wmbusmeters telegram gives meter, register, time and leak"
+        data = (b'{"_":"telegram","media":"water","meter":"multical21",'
+            b'"name":"x","id":"12345678","total_m3":6.408,'
+            b'"current_status":"DRY LEAK","time_dry":"22-31 days",'
+            b'"timestamp":"2026-11-20T07:15:00Z"}\n'
+            b'{"_":"telegram","id":"87654321","total_m3":1.5,'
+            b'"status":"OK","timestamp":"2026-11-20T07:16:00Z"}\n'
+            b'garbage line\n')
+        format_, _, rows = parse(data)
+        self.assertEqual(format_, 'wmbus')
+        leak, ok, bad = rows
+        self.assertEqual((leak.meter, leak.value, leak.leak, leak.status),
+            ('12345678', '6.408', True, 'DRY LEAK'))
+        self.assertEqual((ok.leak, ok.status), (False, ''))
+        self.assertEqual(bad.comment, 'JSON')
+        moment, has_time = parse_datetime(leak.read_at)
+        from zoneinfo import ZoneInfo
+        self.assertEqual(local(moment, has_time, ZoneInfo('Asia/Gaza')),
+            (dt.date(2026, 11, 20), dt.time(9, 15)))
+
+    @given(st.decimals(min_value=0, max_value=10 ** 9, places=3,
+            allow_nan=False))
+    def test_value_round_trip(self, value):
+        "A register typed in Arabic-Indic digits reads as in Latin ones"
+        text = f'{value:f}'
+        arabic = text.translate(str.maketrans('0123456789.', '٠١٢٣٤٥٦٧٨٩٫'))
+        self.assertEqual(parse_value(arabic), parse_value(text))
+        self.assertEqual(parse_value(text), value)
+
+    def test_bad_values_and_dates(self):
+        for text in ['', 'abc', '12,5,6', 'NaN', 'inf']:
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                parse_value(text)
+        for text in ['', '20/13/2026', 'yesterday']:
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                parse_datetime(text)

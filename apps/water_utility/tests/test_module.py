@@ -567,6 +567,177 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertTrue(can('admin', lambda: Area.create([{
                             'code': 'Y', 'name': 'Y'}])))
 
+    def _reading_setup(self, count=1, start=dt.date(2026, 6, 20)):
+        "Subscriptions with a meter each, and the periods of Jul–Nov 2026"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        Period = pool.get('water.reading.period')
+        company, area, route, _, domestic = create_utility()
+        with set_company(company):
+            subscriptions = []
+            for i in range(count):
+                subscription = create_subscription(
+                    area, route, domestic,
+                    party=create_subscriber(phone=f'+97059912{i:04d}'))
+                install(subscription, create_meter(f'M-{i:04d}'), start, 100)
+                subscriptions.append(subscription)
+            Subscription.activate(subscriptions)
+            for month in range(7, 12):
+                Period.schedule(dt.date(2026, month, 1), [route])
+        return company, route, subscriptions
+
+    def _read(self, subscription, date, value, **values):
+        pool = Pool()
+        Reading = pool.get('water.reading')
+        Period = pool.get('water.reading.period')
+        period, = Period.search([
+                ('route', '=', subscription.route.id),
+                ('start_date', '=', date.replace(day=1)),
+                ])
+        reading, = Reading.create([{
+                    'period': period.id,
+                    'subscription': subscription.id,
+                    'date': date,
+                    'value': Decimal(value) if value is not None else None,
+                    **values,
+                    }])
+        return reading
+
+    @with_transaction()
+    def test_reading_computed_fields_not_writable(self):
+        "Nobody sets the state or consumption of a reading by hand"
+        pool = Pool()
+        Reading = pool.get('water.reading')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            reading = self._read(subscription, dt.date(2026, 7, 20), 100)
+            self.assertEqual(reading.exceptions, ('zero',))
+            with Transaction().set_context(_check_access=True):
+                for values in [{'state': 'valid'},
+                        {'consumption': Decimal(5)},
+                        {'exceptions': []}]:
+                    with self.subTest(values=values):
+                        with self.assertRaises(UserError):
+                            Reading.write([reading], values)
+                # a comment may always be added
+                Reading.write([reading], {'comment': "checked twice"})
+
+    @with_transaction()
+    def test_reading_in_closed_period_refused(self):
+        "A closed period takes no more readings until it is reopened"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            july, = Period.search([('start_date', '=', dt.date(2026, 7, 1))])
+            Period.close([july])
+            self.assertEqual(july.state, 'closed')
+            with self.assertRaises(UserError) as context:
+                self._read(subscription, dt.date(2026, 7, 20), 120)
+            self.assertIn(july.rec_name, context.exception.message)
+            Period.reopen([july])
+            self.assertEqual(
+                self._read(subscription, dt.date(2026, 7, 20), 120).state,
+                'valid')
+
+    @with_transaction()
+    def test_estimate_from_category_default(self):
+        "Without history the category's daily default is estimated"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        Reading = pool.get('water.reading')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            july, = Period.search([('start_date', '=', dt.date(2026, 7, 1))])
+            Period.close([july])
+            estimate, = Reading.search([('period', '=', july.id)])
+            # domestic: 0.5 m³ a day, 20 June to 5 July (the route's day)
+            self.assertEqual(estimate.source, 'estimate')
+            self.assertEqual(estimate.days, 15)
+            self.assertEqual(estimate.consumption, Decimal(8))
+            self.assertEqual(estimate.value, Decimal(108))
+
+    @with_transaction()
+    def test_reading_beyond_dial_and_without_value(self):
+        "A value the dial cannot show, or no value without a note, is refused"
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            with self.assertRaises(UserError):
+                self._read(subscription, dt.date(2026, 7, 20), 100000)
+            with self.assertRaises(UserError):
+                self._read(subscription, dt.date(2026, 7, 20), None)
+            # below the installation's initial reading: backwards
+            reading = self._read(subscription, dt.date(2026, 7, 20), 90)
+            self.assertEqual(
+                (reading.consumption, reading.exceptions),
+                (Decimal(-10), ('negative',)))
+
+    @with_transaction()
+    def test_import_queries_do_not_grow(self):
+        "Importing 40 rows makes the same queries as 10, besides inserts"
+        import logging
+        pool = Pool()
+        Import = pool.get('water.reading.import')
+        company, route, subscriptions = self._reading_setup(count=60)
+        statements = []
+
+        class Collect(logging.Handler):
+            def emit(self, record):
+                statements.append(record.getMessage())
+
+        def selects(subscriptions, day):
+            data = '\n'.join(['subscription,date,value'] + [
+                    f'{s.number},2026-07-{day:02d} 08:00,{120 + i % 7}'
+                    for i, s in enumerate(subscriptions)]).encode()
+            handler = Collect(logging.DEBUG)
+            # PostgreSQL's cursor logs each query at DEBUG; SQLite traces
+            connection = Transaction().connection
+            trace = getattr(connection, 'set_trace_callback', None)
+            logger = logging.getLogger('trytond.backend.postgresql.database')
+            level = logger.level
+            logger.addHandler(handler)
+            logger.setLevel(logging.DEBUG)
+            if trace:
+                trace(statements.append)
+            del statements[:]
+            try:
+                import_ = Import.import_file(data, f'{day}.csv')
+            finally:
+                logger.removeHandler(handler)
+                logger.setLevel(level)
+                if trace:
+                    trace(None)
+            self.assertEqual(import_.accepted, len(subscriptions))
+            return [q for q in statements
+                if not q.lstrip().upper().startswith('INSERT')]
+
+        with set_company(company):
+            selects(subscriptions[:10], 20)  # the caches warm up
+            few = selects(subscriptions[10:20], 20)
+            many = selects(subscriptions[20:], 20)
+        self.assertTrue(few)
+        self.assertEqual(len(few), len(many))
+
+    @with_transaction()
+    def test_import_twice_adds_nothing(self):
+        "A file imported twice, in another encoding, adds no reading"
+        pool = Pool()
+        Import = pool.get('water.reading.import')
+        Reading = pool.get('water.reading')
+        company, route, subscriptions = self._reading_setup(count=3)
+        text = '\n'.join(['الاشتراك,التاريخ,القراءة,تعليق'] + [
+                f'{s.number},2026-07-20,{120 + i},قرأه سعيد'
+                for i, s in enumerate(subscriptions)])
+        with set_company(company):
+            first = Import.import_file(text.encode('utf-8-sig'), 'a.csv')
+            second = Import.import_file(text.encode('windows-1256'), 'b.csv')
+            self.assertEqual((first.accepted, first.duplicates), (3, 0))
+            self.assertEqual((second.accepted, second.duplicates), (0, 3))
+            self.assertEqual(second.encoding, 'windows-1256')
+            self.assertEqual(Reading.search([], count=True), 3)
+            self.assertEqual(
+                {r.comment for r in Reading.search([])}, {'قرأه سعيد'})
+
     @with_transaction()
     def test_core_strings_in_arabic(self):
         "Tryton's own strings that staff see all day read in Arabic"
