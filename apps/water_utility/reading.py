@@ -2,6 +2,8 @@
 import calendar
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import fields as fields_
 from decimal import Decimal
 
 from sql.aggregate import Count
@@ -361,7 +363,7 @@ class Period(Workflow, ModelSQL, ModelView):
             last = history.last(subscription.id, before)
             previous, low, high = None, None, None
             if installation:
-                if last and last.installation == installation:
+                if last and last.installation == installation.id:
                     previous, since = last.value, last.date
                 else:
                     previous = installation.initial_reading
@@ -406,17 +408,33 @@ class SheetLine:
         return '، '.join(filter(None, [street, address.city]))
 
 
+@dataclass(frozen=True)
+class Past:
+    "A counted reading as the checks need it (ids, not records)"
+    id: int
+    subscription: int
+    installation: int
+    date: dt.date
+    time: dt.time
+    value: Decimal
+    source: str
+    days: int
+    consumption: Decimal
+
+
 class History:
     """The counted readings of subscriptions, newest first
 
-    Built by Reading.history with one query for a whole batch.
+    Built by Reading.history with one query for a whole batch; plain
+    values, as records in long lists are slow to read attribute by
+    attribute.
     """
 
     def __init__(self, readings, months):
         self.months = months
         self._by_subscription = defaultdict(list)
         for reading in readings:
-            self._by_subscription[reading.subscription.id].append(reading)
+            self._by_subscription[reading.subscription].append(reading)
 
     def before(self, subscription_id, date, exclude=None):
         return [r for r in self._by_subscription.get(subscription_id, [])
@@ -636,17 +654,19 @@ class Reading(Workflow, ModelSQL, ModelView):
         Configuration = pool.get('water.configuration')
         months = Configuration(1).get_reading_average_months()
         since = date - dt.timedelta(days=31 * (months + 2))
+        names = [f.name for f in fields_(Past)]
         readings = []
         for sub in grouped_slice(
                 [int(s) for s in subscriptions], backend.MAX_QUERY_PARAMS):
-            readings.extend(cls.search([
+            readings.extend(Past(**{n: r[n] for n in names})
+                for r in cls.search_read([
                         ('subscription', 'in', list(sub)),
                         ('state', 'in', COUNTED),
                         ('date', '>=', since),
                         ('date', '<=', date),
                         ('id', 'not in', list(exclude or [])),
                         ], order=[('date', 'DESC'), ('time', 'DESC NULLS LAST'),
-                        ('id', 'DESC')]))
+                        ('id', 'DESC')], fields_names=names))
         return History(readings, months)
 
     @classmethod
@@ -757,7 +777,7 @@ class Reading(Workflow, ModelSQL, ModelView):
                 # gives a negative consumption without going backwards)
                 last_actual = history.last_actual(subscription.id, date)
                 if (last_actual is not None
-                        and last_actual.installation == installation):
+                        and last_actual.installation == installation.id):
                     reference = last_actual.value
                 else:
                     reference = installation.initial_reading
@@ -789,7 +809,7 @@ class Reading(Workflow, ModelSQL, ModelView):
         if previous is None:
             return ([segment(installation, installation.initial_reading,
                         value)], installation.start_date)
-        if previous.installation == installation:
+        if previous.installation == installation.id:
             return [segment(installation, previous.value, value)], (
                 previous.date)
         segments = []
@@ -797,7 +817,7 @@ class Reading(Workflow, ModelSQL, ModelView):
             if inst == installation:
                 break
             if inst.end_date and inst.end_date >= previous.date:
-                start = (previous.value if inst == previous.installation
+                start = (previous.value if inst.id == previous.installation
                     else inst.initial_reading)
                 segments.append(segment(inst, start, inst.final_reading))
         segments.append(
@@ -989,7 +1009,7 @@ class Reading(Workflow, ModelSQL, ModelView):
                 if not installation:
                     continue
                 last = history.last(subscription.id, period.reading_date)
-                if last and last.installation == installation:
+                if last and last.installation == installation.id:
                     start, since = last.value, last.date
                 else:
                     start = installation.initial_reading
