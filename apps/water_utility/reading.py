@@ -1094,7 +1094,8 @@ class Log(ModelSQL, ModelView):
     user = fields.Function(
         fields.Many2One('res.user', "User"), 'get_user')
     timestamp = fields.Function(
-        fields.DateTime("Date and Time"), 'get_timestamp')
+        fields.DateTime("Date and Time", format='%H:%M:%S'),
+        'get_timestamp')
 
     @classmethod
     def __setup__(cls):
@@ -1199,9 +1200,13 @@ class Entry(Wizard):
                 'low': line.low,
                 'high': line.high,
                 } for line in period.sheet_lines() if not line.done]
+        pool = Pool()
+        User = pool.get('res.user')
+        reader = period.route.reader or User(Transaction().user)
         return {
             'period': period.id,
             'date': period.reading_date,
+            'reader': reader.login,
             'lines': lines,
             }
 

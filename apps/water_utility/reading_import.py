@@ -47,6 +47,10 @@ class Import(ModelSQL, ModelView):
             'invisible': ~Eval('same_as'),
             },
         help="This file was imported before: its rows added nothing.")
+    imported_at = fields.Function(
+        fields.DateTime("Imported At", format='%H:%M'), 'get_imported_at')
+    user = fields.Function(
+        fields.Many2One('res.user', "Imported By"), 'get_user')
     rows = fields.One2Many(
         'water.reading.import.row', 'import_', "Rows", readonly=True)
     accepted = fields.Function(fields.Integer("Accepted"), 'get_counts')
@@ -67,6 +71,12 @@ class Import(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return f'{self.name or self.id} ({self.create_date:%Y-%m-%d %H:%M})'
+
+    def get_imported_at(self, name):
+        return self.create_date.replace(microsecond=0)
+
+    def get_user(self, name):
+        return self.create_uid.id
 
     @classmethod
     def get_counts(cls, imports, names):
