@@ -48,33 +48,41 @@ def load_meters(rng):
     pool = Pool()
     Installation = pool.get('water.meter.installation')
     Reading = pool.get('water.reading')
-    installations = Installation.search([
+    # plain values: records in lists of thousands reload attribute by
+    # attribute
+    installations = Installation.search_read([
             ('end_date', '=', None),
             ('subscription.state', '=', 'active'),
             ('subscription.route', '!=', None),
-            ])
+            ], fields_names=['start_date', 'initial_reading',
+            'subscription.number', 'subscription.route',
+            'subscription.route.reading_day', 'subscription.category.code',
+            'meter.serial', 'meter.digits'])
     last = {}
-    for reading in Reading.search([
-                ('installation', 'in', [i.id for i in installations]),
+    for reading in Reading.search_read([
+                ('installation', 'in', [i['id'] for i in installations]),
                 ('state', 'in', ['valid', 'billed']),
-                ], order=[('date', 'ASC'), ('id', 'ASC')]):
-        last[reading.installation.id] = reading
+                ], order=[('date', 'ASC'), ('id', 'ASC')],
+            fields_names=['installation', 'value', 'date']):
+        last[reading['installation']] = reading
     meters = []
     for installation in installations:
-        subscription = installation.subscription
-        reading = last.get(installation.id)
+        subscription = installation['subscription.']
+        meter = installation['meter.']
+        reading = last.get(installation['id'])
         meters.append(Meter(
-                number=subscription.number,
-                serial=installation.meter.serial,
-                route=subscription.route.id,
-                reading_day=subscription.route.reading_day or 1,
-                start=installation.start_date,
-                value=reading.value if reading else (
-                    installation.initial_reading),
-                digits=installation.meter.digits,
-                rate=DAILY.get(subscription.category.code, 0.6)
+                number=subscription['number'],
+                serial=meter['serial'],
+                route=subscription['route'],
+                reading_day=subscription['route.']['reading_day'] or 1,
+                start=installation['start_date'],
+                value=reading['value'] if reading else (
+                    installation['initial_reading']),
+                digits=meter['digits'],
+                rate=DAILY.get(subscription['category.']['code'], 0.6)
                 * rng.uniform(0.4, 1.8),
-                last=reading.date if reading else installation.start_date))
+                last=reading['date'] if reading else (
+                    installation['start_date'])))
     return meters
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from dataclasses import fields as fields_
 from decimal import Decimal
 
+from sql import Column, NullsLast
 from sql.aggregate import Count
 from sql.conditionals import Case
 
@@ -654,19 +655,26 @@ class Reading(Workflow, ModelSQL, ModelView):
         Configuration = pool.get('water.configuration')
         months = Configuration(1).get_reading_average_months()
         since = date - dt.timedelta(days=31 * (months + 2))
+        # plain SQL: browsing thousands of records costs more than the
+        # query (trytond checks every id of the list for each record)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
         names = [f.name for f in fields_(Past)]
+        exclude = list(exclude or [])
         readings = []
         for sub in grouped_slice(
                 [int(s) for s in subscriptions], backend.MAX_QUERY_PARAMS):
-            readings.extend(Past(**{n: r[n] for n in names})
-                for r in cls.search_read([
-                        ('subscription', 'in', list(sub)),
-                        ('state', 'in', COUNTED),
-                        ('date', '>=', since),
-                        ('date', '<=', date),
-                        ('id', 'not in', list(exclude or [])),
-                        ], order=[('date', 'DESC'), ('time', 'DESC NULLS LAST'),
-                        ('id', 'DESC')], fields_names=names))
+            where = (fields.SQL_OPERATORS['in'](table.subscription, list(sub))
+                & table.state.in_(COUNTED)
+                & (table.date >= since) & (table.date <= date))
+            if exclude:
+                where &= fields.SQL_OPERATORS['not in'](table.id, exclude)
+            cursor.execute(*table.select(
+                    *[Column(table, n) for n in names],
+                    where=where,
+                    order_by=[table.date.desc, NullsLast(table.time.desc),
+                        table.id.desc]))
+            readings.extend(Past(*row) for row in cursor)
         return History(readings, months)
 
     @classmethod

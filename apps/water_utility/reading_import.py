@@ -73,7 +73,7 @@ class Import(ModelSQL, ModelView):
         return f'{self.name or self.id} ({self.create_date:%Y-%m-%d %H:%M})'
 
     def get_imported_at(self, name):
-        return self.create_date.replace(microsecond=0)
+        return self.create_date.replace(second=0, microsecond=0)
 
     def get_user(self, name):
         return self.create_uid.id
