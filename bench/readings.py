@@ -19,7 +19,6 @@ readings for new months.
 """
 import argparse
 import datetime as dt
-import logging
 import os
 import platform
 import random
@@ -32,18 +31,31 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / 'tools'))
 
 
-LOGGERS = ['trytond.backend.postgresql.database',
-    'trytond.backend.sqlite.database']
+class QueryCounter:
+    """Counts the SQL statements sent to the database
 
-
-class QueryCounter(logging.Handler):
-    "Counts the queries trytond's PostgreSQL cursor logs at DEBUG"
+    trytond's PostgreSQL cursor is wrapped (its DEBUG log would format every
+    statement and distort the timing); SQLite reports each statement to a
+    trace callback.
+    """
 
     def __init__(self):
-        super().__init__(logging.DEBUG)
         self.count = 0
+        from trytond.backend.postgresql import database
+        execute = database.LoggingCursor.execute
+        counter = self
 
-    def emit(self, record):
+        def counting(cursor, query, params=None, **kwargs):
+            counter.count += 1
+            return execute(cursor, query, params, **kwargs)
+        database.LoggingCursor.execute = counting
+
+    def watch(self, connection):
+        "Count the statements of a SQLite connection too"
+        if hasattr(connection, 'set_trace_callback'):
+            connection.set_trace_callback(self.trace)
+
+    def trace(self, statement):
         self.count += 1
 
 
@@ -98,15 +110,6 @@ def main():
     from trytond.transaction import Transaction
 
     counter = QueryCounter()
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        logger.addHandler(counter)
-        logger.propagate = False
-
-    def set_level(level):
-        # only the import is counted (and pays for the query logging)
-        for name in LOGGERS:
-            logging.getLogger(name).setLevel(level)
 
     pool = Pool(args.database)
     pool.init()
@@ -143,17 +146,16 @@ def main():
             Period = pool.get('water.reading.period')
             Period.schedule(month)
             transaction.commit()
-        set_level(logging.DEBUG)
-        counter.count = 0
         started = time.perf_counter()
         with Transaction().start(args.database, admin_id,
                 context=context) as transaction:
+            counter.watch(transaction.connection)
+            counter.count = 0
             Import = pool.get('water.reading.import')
             import_ = Import.import_file(data, f'bench-{month:%Y-%m}.csv')
             transaction.commit()
         seconds = time.perf_counter() - started
         queries = counter.count
-        set_level(logging.WARNING)
         with Transaction().start(args.database, admin_id, readonly=True,
                 context=context):
             Import = pool.get('water.reading.import')

@@ -1,5 +1,6 @@
 # This file is part of the water_utility module.  See README.rst.
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -300,6 +301,44 @@ class Installation(ModelSQL, ModelView):
                     ])}
 
     @classmethod
+    def fitted(cls, subscriptions):
+        "Return the Fitted installations of subscriptions by their id"
+        return cls._fitted('subscription', subscriptions)
+
+    @classmethod
+    def fitted_meters(cls, meters):
+        "Return the Fitted installations of meters by their id"
+        return cls._fitted('meter', meters)
+
+    @classmethod
+    def _fitted(cls, field, records):
+        """Return the Fitted installations of records by id of field
+
+        In date order; plain values read by one query per slice, for the
+        checks of a batch of readings.
+        """
+        pool = Pool()
+        Meter = pool.get('water.meter')
+        table = cls.__table__()
+        meter = Meter.__table__()
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(list)
+        column = getattr(table, field)
+        for sub in grouped_slice(
+                [int(r) for r in records], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.join(meter,
+                    condition=table.meter == meter.id).select(
+                    table.id, table.subscription, table.meter, meter.serial,
+                    table.start_date, table.end_date, table.initial_reading,
+                    table.final_reading, meter.digits, meter.multiplier,
+                    where=fields.SQL_OPERATORS['in'](column, list(sub)),
+                    order_by=[table.start_date.asc, table.id.asc]))
+            for row in cursor:
+                fitted = Fitted(*row)
+                result[getattr(fitted, field)].append(fitted)
+        return result
+
+    @classmethod
     def in_place_domain(cls, field, name, clause):
         "Return the domain on installations in place for a searcher"
         nested = clause[0][len(name):] or '.rec_name'
@@ -537,6 +576,21 @@ class Installation(ModelSQL, ModelView):
         cls.save(to_close)
         cls.save(to_open)
         return to_open
+
+
+@dataclass(frozen=True)
+class Fitted:
+    "An installation with its meter's dial, as plain values"
+    id: int
+    subscription: int
+    meter: int
+    serial: str
+    start_date: dt.date
+    end_date: dt.date
+    initial_reading: Decimal
+    final_reading: Decimal
+    digits: int
+    multiplier: Decimal
 
 
 @dataclass

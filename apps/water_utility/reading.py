@@ -3,7 +3,7 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from dataclasses import fields as fields_
+from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 
 from sql import Column, NullsLast
@@ -22,7 +22,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
-from . import consumption, plausibility
+from . import bulk, consumption, plausibility
 from .exceptions import ReadingError, ReadingPeriodError
 from .meter import READING_DIGITS
 from .report_html import HTMLReport, csv_bytes
@@ -273,25 +273,29 @@ class Period(Workflow, ModelSQL, ModelView):
         """Return the period of each (route id, date) as a dict
 
         The open period of the month of the date, else the latest open
-        period of the route (a late reading of last month's round).
+        period of the route before it (a late reading of last month's
+        round).
         """
+        if not route_dates:
+            return {}
+        dates = [d for _, d in route_dates]
+        # a late reading falls in the period of the month before at most
         periods = cls.search([
                 ('route', 'in', list({r for r, _ in route_dates})),
                 ('state', '=', 'open'),
+                ('start_date', '<=', max(dates)),
+                ('end_date', '>=', min(dates) - dt.timedelta(days=62)),
                 ], order=[('start_date', 'DESC')])
         by_route = defaultdict(list)
         for period in periods:
             by_route[period.route.id].append(period)
         result = {}
         for route, date in route_dates:
-            candidates = by_route.get(route, [])
-            for period in candidates:
-                if period.start_date <= date <= period.end_date:
+            # newest first: the month of the date, else the one before
+            for period in by_route.get(route, []):
+                if period.start_date <= date:
                     result[route, date] = period
                     break
-            else:
-                if candidates:
-                    result[route, date] = candidates[0]
         return result
 
     @classmethod
@@ -659,7 +663,7 @@ class Reading(Workflow, ModelSQL, ModelView):
         # query (trytond checks every id of the list for each record)
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        names = [f.name for f in fields_(Past)]
+        names = [f.name for f in dataclass_fields(Past)]
         exclude = list(exclude or [])
         readings = []
         for sub in grouped_slice(
@@ -695,38 +699,25 @@ class Reading(Workflow, ModelSQL, ModelView):
         rules = cls.rules()
         if not vlist:
             return vlist
-        subscriptions = {s.id: s for s in Subscription.browse(
-                list({v['subscription'] for v in vlist}))}
+        # plain values for the batch: see History
+        subscriptions = {s['id']: s for s in Subscription.read(
+                list({v['subscription'] for v in vlist}), ['state'])}
         notes = {n.id: n for n in Note.browse(
                 list({v['note'] for v in vlist if v.get('note')}))}
         periods = {p.id: p for p in Period.browse(
                 list({v['period'] for v in vlist}))}
         ids = [v['id'] for v in vlist if v.get('id')]
         last_date = max(v['date'] for v in vlist)
-        history = cls.history(subscriptions.values(), last_date, exclude=ids)
-        installations = defaultdict(list)
-        for installation in Installation.search([
-                    ('subscription', 'in', list(subscriptions)),
-                    ], order=[('start_date', 'ASC'), ('id', 'ASC')]):
-            installations[installation.subscription.id].append(installation)
-        standing = set()
-        for sub in grouped_slice(list(subscriptions), backend.MAX_QUERY_PARAMS):
-            # an actual reading is not a second one beside an estimate:
-            # it settles it
-            for reading in cls.search([
-                        ('subscription', 'in', list(sub)),
-                        ('period', 'in', list(periods)),
-                        ('state', 'in', STANDING),
-                        ('source', '!=', 'estimate'),
-                        ('id', 'not in', ids),
-                        ]):
-                standing.add((reading.subscription.id, reading.period.id))
+        history = cls.history(subscriptions, last_date, exclude=ids)
+        installations = Installation.fitted(subscriptions)
+        standing = cls._standing(subscriptions, periods, ids)
 
         vlist = sorted(vlist, key=lambda v: (
                 v['date'], v.get('time') or dt.time.min))
         for values in vlist:
             values.pop('error', None)
-            subscription = subscriptions[values['subscription']]
+            subscription = Subscription(values['subscription'])
+            state = subscriptions[subscription.id]['state']
             period = periods[values['period']]
             date = values['date']
             note = notes.get(values.get('note'))
@@ -745,7 +736,6 @@ class Reading(Workflow, ModelSQL, ModelView):
                     period=period.rec_name)
                 continue
             installation, = current[-1:]
-            meter = installation.meter
             values['installation'] = installation.id
             if value is None and not (note and note.prevents_read):
                 values['error'] = gettext(
@@ -753,18 +743,19 @@ class Reading(Workflow, ModelSQL, ModelView):
                     subscription=subscription.rec_name)
                 continue
             try:
-                consumption.check_register(value, meter.digits)
+                consumption.check_register(value, installation.digits)
             except consumption.ReadingError:
                 values['error'] = gettext(
                     'water_utility.msg_reading_dial',
-                    value=value, meter=meter.rec_name, digits=meter.digits)
+                    value=value, meter=installation.serial,
+                    digits=installation.digits)
                 continue
             previous = history.last(subscription.id, date)
             key = (subscription.id, period.id)
             duplicate = key in standing
             standing.add(key)
             facts = dict(
-                active=subscription.state == 'active',
+                active=state == 'active',
                 in_period=period.start_date <= date <= period.end_date,
                 duplicate=duplicate,
                 note_prevents_read=bool(note and note.prevents_read),
@@ -801,7 +792,66 @@ class Reading(Workflow, ModelSQL, ModelView):
                 plausibility.Facts(**facts), rules)
             values['exceptions'] = exceptions
             values['state'] = 'held' if exceptions else 'valid'
+            # the estimate this reading settles once it is valid
+            values['_settles'] = (previous.id if previous is not None
+                and previous.source == 'estimate' and value is not None
+                and values.get('source') != 'estimate' else None)
         return vlist
+
+    @classmethod
+    def insert_evaluated(cls, vlist):
+        """Insert readings completed by evaluate() and return their ids
+
+        For imports: evaluate() has checked every value, so they are not
+        read back (see bulk.py).
+        """
+        settles = [(v.pop('_settles', None), v.get('state')) for v in vlist]
+        ids = bulk.insert(cls, vlist)
+        cls._link_estimates([(e, i) for (e, state), i in zip(settles, ids)
+                if e and state == 'valid'])
+        return ids
+
+    @classmethod
+    def keys(cls, subscriptions, dates):
+        """Return the (subscription, date, time, value) of the readings of
+        subscriptions on dates, to recognise a row imported before"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        keys = set()
+        dates = list(dates)
+        for sub in grouped_slice(list(subscriptions),
+                backend.MAX_QUERY_PARAMS - len(dates)):
+            cursor.execute(*table.select(
+                    table.subscription, table.date, table.time, table.value,
+                    where=fields.SQL_OPERATORS['in'](
+                        table.subscription, list(sub))
+                    & fields.SQL_OPERATORS['in'](table.date, dates)
+                    & (table.state != 'cancelled')))
+            keys.update((s, d, t, v if v is None else Decimal(v))
+                for s, d, t, v in cursor)
+        return keys
+
+    @classmethod
+    def _standing(cls, subscriptions, periods, exclude):
+        """Return the (subscription, period) that already have a reading
+
+        An actual reading is not a second one beside an estimate: it
+        settles it.
+        """
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        standing = set()
+        for sub in grouped_slice(list(subscriptions), backend.MAX_QUERY_PARAMS):
+            where = (fields.SQL_OPERATORS['in'](table.subscription, list(sub))
+                & fields.SQL_OPERATORS['in'](table.period, list(periods))
+                & table.state.in_(STANDING)
+                & (table.source != 'estimate'))
+            if exclude:
+                where &= fields.SQL_OPERATORS['not in'](table.id, exclude)
+            cursor.execute(*table.select(
+                    table.subscription, table.period, where=where))
+            standing.update(cursor)
+        return standing
 
     @staticmethod
     def _segments(previous, installation, installations, value):
@@ -813,7 +863,7 @@ class Reading(Workflow, ModelSQL, ModelView):
         """
         def segment(inst, start, end):
             return consumption.Segment(
-                start, end, inst.meter.digits, inst.meter.multiplier)
+                start, end, inst.digits, inst.multiplier)
         if previous is None:
             return ([segment(installation, installation.initial_reading,
                         value)], installation.start_date)
@@ -822,7 +872,7 @@ class Reading(Workflow, ModelSQL, ModelView):
                 previous.date)
         segments = []
         for inst in installations:
-            if inst == installation:
+            if inst.id == installation.id:
                 break
             if inst.end_date and inst.end_date >= previous.date:
                 start = (previous.value if inst.id == previous.installation
@@ -841,8 +891,10 @@ class Reading(Workflow, ModelSQL, ModelView):
         for values in to_check:
             if values.get('error'):
                 raise ReadingError(values['error'])
+        settles = [(v.pop('_settles', None), v.get('state')) for v in vlist]
         readings = super().create(vlist)
-        cls._settle_estimates(readings)
+        cls._link_estimates([(e, r.id) for (e, state), r in zip(
+                    settles, readings) if e and state == 'valid'])
         return readings
 
     @classmethod
@@ -873,14 +925,19 @@ class Reading(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _settle_estimates(cls, readings):
-        "Link the estimates an actual reading settles"
-        estimates = {r.previous: r for r in readings
-            if r.previous and r.previous.source == 'estimate'
-            and r.source != 'estimate'}
-        if estimates:
-            to_write = []
-            for estimate, reading in estimates.items():
-                to_write.extend(([estimate], {'replaced_by': reading.id}))
+        "Link the estimates that accepted actual readings settle"
+        cls._link_estimates([(r.previous.id, r.id) for r in readings
+                if r.previous
+                and r.previous.source == 'estimate'
+                and r.source != 'estimate'])
+
+    @classmethod
+    def _link_estimates(cls, pairs):
+        "Mark each estimate of (estimate id, reading id) as replaced"
+        to_write = []
+        for estimate, reading in pairs:
+            to_write.extend(([cls(estimate)], {'replaced_by': reading}))
+        if to_write:
             super().write(*to_write)
 
     @classmethod
@@ -907,15 +964,18 @@ class Reading(Workflow, ModelSQL, ModelView):
         for values in vlist:
             if values.get('error'):
                 raise ReadingError(values['error'])
-        to_write = []
+        to_write, settles = [], []
         for values in vlist:
             id_ = values.pop('id')
             for name in fields_:
                 values.pop(name, None)
+            estimate = values.pop('_settles', None)
+            if estimate and values['state'] == 'valid':
+                settles.append((estimate, id_))
             to_write.extend(([cls(id_)], values))
         if to_write:
             super().write(*to_write)
-        cls._settle_estimates(cls.browse([v for v in readings]))
+        cls._link_estimates(settles)
 
     @classmethod
     @ModelView.button

@@ -1,6 +1,7 @@
 # This file is part of the water_utility module.  See README.rst.
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sql.aggregate import Count
@@ -14,7 +15,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from . import reading_file
+from . import bulk, reading_file
 from .exceptions import ReadingImportError
 
 FORMATS = [
@@ -27,7 +28,7 @@ SOURCE = {
     }
 # rows validated and created together: the queries of a batch do not
 # depend on its size
-BATCH = 1000
+BATCH = 250
 
 
 class Import(ModelSQL, ModelView):
@@ -145,7 +146,7 @@ class Import(ModelSQL, ModelView):
                     'source': source,
                     } for r in batch]
             Row.process(vlist)
-            Row.create(vlist)
+            bulk.insert(Row, vlist)
         return import_
 
 
@@ -242,10 +243,10 @@ class Row(ModelSQL, ModelView):
         """
         pool = Pool()
         Reading = pool.get('water.reading')
-        Subscription = pool.get('water.subscription')
-        Installation = pool.get('water.meter.installation')
         Note = pool.get('water.reading.note')
         Period = pool.get('water.reading.period')
+        Area = pool.get('water.area')
+        Route = pool.get('water.route')
         if not vlist:
             return vlist
 
@@ -257,16 +258,11 @@ class Row(ModelSQL, ModelView):
         numbers = {v['subscription_code'] for v in vlist
             if v.get('subscription_code')}
         serials = {v['meter_code'] for v in vlist if v.get('meter_code')}
-        subscriptions = {s.number: s for s in Subscription.search([
-                    ('number', 'in', list(numbers)),
-                    ])} if numbers else {}
-        by_serial = defaultdict(list)
-        if serials:
-            for installation in Installation.search([
-                        ('meter.serial', 'in', list(serials)),
-                        ]):
-                by_serial[installation.meter.serial].append(installation)
+        subscriptions = cls._subscriptions(numbers)
+        by_serial = cls._installations(serials)
         notes = {n.code.lower(): n for n in Note.search([])}
+        timezones = {a.id: ZoneInfo(a.timezone) for a in Area.search([])
+            if a.timezone}
 
         candidates = []
         for values in vlist:
@@ -313,18 +309,22 @@ class Row(ModelSQL, ModelView):
                     reject(values, 'meter', serial=serial, date=date)
                     continue
                 if (subscription
-                        and installed[0].subscription != subscription):
+                        and installed[0].subscription != subscription.id):
                     reject(values, 'mismatch', serial=serial,
                         number=number)
                     continue
-                subscription = installed[0].subscription
+                subscription = subscriptions.get(installed[0].subscription)
+                if subscription is None:
+                    subscription = subscriptions[installed[0].subscription] = (
+                        cls._subscriptions(ids=[installed[0].subscription])[
+                            installed[0].subscription])
             if not subscription:
                 reject(values, 'subscription', number='')
                 continue
-            if moment.tzinfo and subscription.area.timezone:
+            if moment.tzinfo and subscription.area in timezones:
                 # the area's clock decides the day of the reading
                 date, time = reading_file.local(
-                    moment, has_time, ZoneInfo(subscription.area.timezone))
+                    moment, has_time, timezones[subscription.area])
             if subscription.state != 'active':
                 reject(values, 'inactive',
                     subscription=subscription.rec_name)
@@ -336,24 +336,15 @@ class Row(ModelSQL, ModelView):
                     note))
 
         periods = Period.find(
-            {(s.route.id, d) for _, s, d, _, _, _ in candidates})
-        existing = set()
-        for sub in grouped_slice(
-                list({s.id for _, s, _, _, _, _ in candidates}),
-                backend.MAX_QUERY_PARAMS):
-            for reading in Reading.search([
-                        ('subscription', 'in', list(sub)),
-                        ('date', 'in', list({c[2] for c in candidates})),
-                        ('state', '!=', 'cancelled'),
-                        ]):
-                existing.add((reading.subscription.id, reading.date,
-                        reading.time, reading.value))
+            {(s.route, d) for _, s, d, _, _, _ in candidates})
+        existing = Reading.keys({s.id for _, s, _, _, _, _ in candidates},
+            {c[2] for c in candidates})
         to_create, created_for = [], []
         for values, subscription, date, time, value, note in candidates:
-            period = periods.get((subscription.route.id, date))
+            period = periods.get((subscription.route, date))
             if not period:
-                reject(values, 'period', route=subscription.route.rec_name,
-                    date=date)
+                reject(values, 'period',
+                    route=Route(subscription.route).rec_name, date=date)
                 continue
             key = (subscription.id, date, time, value)
             if key in existing:
@@ -383,11 +374,61 @@ class Row(ModelSQL, ModelView):
                 values['reason'] = reading_values.pop('error')
             else:
                 ok.append((reading_values, values))
-        readings = Reading.create([r for r, _ in ok])
-        for reading, (_, values) in zip(readings, ok):
+        ids = Reading.insert_evaluated([r for r, _ in ok])
+        for id_, (_, values) in zip(ids, ok):
             values['state'] = 'accepted'
-            values['reading'] = reading.id
+            values['reading'] = id_
         return vlist
+
+    @classmethod
+    def _subscriptions(cls, numbers=(), ids=()):
+        """Return Subscribed of the numbers by number (or of ids by id)"""
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        table = Subscription.__table__()
+        cursor = Transaction().connection.cursor()
+        key = 'number' if numbers else 'id'
+        result = {}
+        for sub in grouped_slice(list(numbers or ids),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.id, table.number, table.state, table.route,
+                    table.area,
+                    where=fields.SQL_OPERATORS['in'](
+                        getattr(table, key), list(sub))))
+            for row in cursor:
+                subscribed = Subscribed(*row)
+                result[getattr(subscribed, key)] = subscribed
+        return result
+
+    @classmethod
+    def _installations(cls, serials):
+        "Return the Fitted installations of the meters by serial"
+        pool = Pool()
+        Meter = pool.get('water.meter')
+        Installation = pool.get('water.meter.installation')
+        if not serials:
+            return {}
+        meters = Meter.search([('serial', 'in', list(serials))])
+        result = defaultdict(list)
+        for fitted in Installation.fitted_meters(meters).values():
+            for installation in fitted:
+                result[installation.serial].append(installation)
+        return result
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    "What an import needs of a subscription, as plain values"
+    id: int
+    number: str
+    state: str
+    route: int
+    area: int
+
+    @property
+    def rec_name(self):
+        return Pool().get('water.subscription')(self.id).rec_name
 
 
 class ImportStart(ModelView):
