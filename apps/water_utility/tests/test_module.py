@@ -604,6 +604,26 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         return reading
 
     @with_transaction()
+    def test_reading_periods_scheduled_by_cron(self):
+        "The daily task opens this month's period of every route, once"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        Cron = pool.get('ir.cron')
+        Date = pool.get('ir.date')
+        company, area, route, other_route, _ = create_utility()
+        cron, = Cron.search([
+                ('method', '=', 'water.reading.period|schedule_cron')])
+        with set_company(company):
+            for _ in range(2):
+                Period.schedule_cron()
+            periods = Period.search([])
+            self.assertEqual(
+                {(p.route, p.start_date, p.reading_date) for p in periods},
+                {(r, Date.today().replace(day=1),
+                        Date.today().replace(day=r.reading_day))
+                    for r in [route, other_route]})
+
+    @with_transaction()
     def test_reading_computed_fields_not_writable(self):
         "Nobody sets the state or consumption of a reading by hand"
         pool = Pool()
