@@ -617,11 +617,13 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             for _ in range(2):
                 Period.schedule_cron()
             periods = Period.search([])
+            today = Date.today()
             self.assertEqual(
-                {(p.route, p.start_date, p.reading_date) for p in periods},
-                {(r, Date.today().replace(day=1),
-                        Date.today().replace(day=r.reading_day))
-                    for r in [route, other_route]})
+                sorted((p.route.id, p.start_date, p.reading_date)
+                    for p in periods),
+                sorted((r.id, today.replace(day=1),
+                        today.replace(day=r.reading_day))
+                    for r in [route, other_route]))
 
     @with_transaction()
     def test_reading_computed_fields_not_writable(self):
