@@ -82,7 +82,7 @@ def _copy(Model, names, rows):
     """Insert rows with PostgreSQL's COPY, the fastest way in
 
     The ids come from the table's sequence beforehand; the creation time is
-    the transaction's, as CURRENT_TIMESTAMP would give.
+    the transaction's CURRENT_TIMESTAMP, as an INSERT would store it.
     """
     from psycopg import sql
     transaction = Transaction()
@@ -90,7 +90,7 @@ def _copy(Model, names, rows):
     cursor = connection.cursor()
     ids = transaction.database.nextid(
         connection, Model._table, count=len(rows))
-    cursor.execute('SELECT CURRENT_TIMESTAMP AT TIME ZONE \'UTC\'')
+    cursor.execute('SELECT CAST(CURRENT_TIMESTAMP AS TIMESTAMP)')
     now, = cursor.fetchone()
     columns = ['create_uid', 'create_date'] + names + ['id']
     statement = sql.SQL('COPY {} ({}) FROM STDIN').format(

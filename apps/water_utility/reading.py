@@ -328,7 +328,21 @@ class Period(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('open')
     def reopen(cls, periods):
-        pass
+        """Open the periods again for late readings
+
+        Their estimates not billed yet are cancelled: closing again
+        estimates what is still not read.
+        """
+        pool = Pool()
+        Reading = pool.get('water.reading')
+        estimates = Reading.search([
+                ('period', 'in', [p.id for p in periods]),
+                ('source', '=', 'estimate'),
+                ('state', '=', 'valid'),
+                # a later reading counts from it: its volume stays
+                ('replaced_by', '=', None),
+                ])
+        Reading.write(estimates, {'state': 'cancelled'})
 
     @classmethod
     @ModelView.button_action('water_utility.wizard_reading_entry')
@@ -443,7 +457,7 @@ class History:
 
     def before(self, subscription_id, date, exclude=None):
         return [r for r in self._by_subscription.get(subscription_id, [])
-            if r.date <= date and r.id != exclude]
+            if r.date <= date and (exclude is None or r.id != exclude)]
 
     def last(self, subscription_id, date, exclude=None):
         readings = self.before(subscription_id, date, exclude)
@@ -455,11 +469,37 @@ class History:
                 return reading
 
     def daily(self, subscription_id, date=dt.date.max):
-        "The (days, consumption) of the last actual readings"
-        return [(r.days, r.consumption)
-            for r in self.before(subscription_id, date)
-            if r.source != 'estimate' and r.days
-            and r.consumption is not None][:self.months]
+        """The (days, consumption) of the last actual readings
+
+        An actual reading that settles estimates counts with their days and
+        volumes: together they are what the meter measured.
+        """
+        result, days, volume = [], 0, Decimal(0)
+        for reading in reversed(self.before(subscription_id, date)):
+            if reading.days is None or reading.consumption is None:
+                continue
+            days += reading.days
+            volume += reading.consumption
+            if reading.source != 'estimate':
+                if days > 0:
+                    result.append((days, volume))
+                days, volume = 0, Decimal(0)
+        return list(reversed(result))[:self.months]
+
+    def estimated_since(self, subscription_id, reading, date):
+        "The volume estimated after reading up to date"
+        return sum((r.consumption or 0
+                for r in self.before(subscription_id, date)
+                if r.source == 'estimate'
+                and (r.date, r.id or 0) > (reading.date, reading.id or 0)),
+            Decimal(0))
+
+    def add(self, reading):
+        "Put a reading of the batch being checked at its place"
+        readings = self._by_subscription[reading.subscription]
+        readings.insert(0, reading)
+        readings.sort(key=lambda r: (r.date, r.time or dt.time.min),
+            reverse=True)
 
     def expected(self, subscription_id, days, date=dt.date.max):
         history = self.daily(subscription_id, date)
@@ -764,16 +804,15 @@ class Reading(Workflow, ModelSQL, ModelView):
                 previous_value=None, days=None, consumption=None,
                 expected=None, rolled_over=False)
             if value is not None:
+                fitted = installations[subscription.id]
                 segments, since = cls._segments(
-                    previous, installation, installations[subscription.id],
-                    value)
+                    previous, installation, fitted, value)
                 if previous and previous.date > since:
                     since = previous.date
                 total, rolled = consumption.period_consumption(segments)
                 days = (date - since).days
                 # the register went backwards if it is below the last
-                # value actually read on this meter (a settled estimate
-                # gives a negative consumption without going backwards)
+                # value actually read on this meter
                 last_actual = history.last_actual(subscription.id, date)
                 if (last_actual is not None
                         and last_actual.installation == installation.id):
@@ -781,6 +820,18 @@ class Reading(Workflow, ModelSQL, ModelView):
                 else:
                     reference = installation.initial_reading
                 backwards = not rolled and value < reference
+                if (previous is not None and previous.source == 'estimate'
+                        and last_actual is not None
+                        and last_actual.installation == installation.id):
+                    # settling estimates: what the meter measured since the
+                    # last actual reading (rollover included) less what
+                    # was estimated since; negative when they were high
+                    measured, rolled = consumption.period_consumption(
+                        cls._segments(
+                            last_actual, installation, fitted, value)[0])
+                    total = measured - history.estimated_since(
+                        subscription.id, last_actual, date)
+                    backwards = measured < 0
                 expected = history.expected(subscription.id, days, date)
                 values.update(
                     previous_value=segments[-1].start,
@@ -792,6 +843,12 @@ class Reading(Workflow, ModelSQL, ModelView):
                 plausibility.Facts(**facts), rules)
             values['exceptions'] = exceptions
             values['state'] = 'held' if exceptions else 'valid'
+            if values['state'] == 'valid' and value is not None:
+                # a later reading of the batch counts from this one
+                history.add(Past(values.get('id'), subscription.id,
+                        installation.id, date, values.get('time'), value,
+                        values.get('source'), values['days'],
+                        values['consumption']))
             # the estimate this reading settles once it is valid
             values['_settles'] = (previous.id if previous is not None
                 and previous.source == 'estimate' and value is not None
@@ -938,7 +995,9 @@ class Reading(Workflow, ModelSQL, ModelView):
         for estimate, reading in pairs:
             to_write.extend(([cls(estimate)], {'replaced_by': reading}))
         if to_write:
-            super().write(*to_write)
+            # computed by the checks, whoever saved the reading
+            with without_check_access():
+                super().write(*to_write)
 
     @classmethod
     def audit(cls, readings, action, description=None):
@@ -993,8 +1052,30 @@ class Reading(Workflow, ModelSQL, ModelView):
                 raise ReadingError(gettext(
                         'water_utility.msg_reading_accept_no_value',
                         reading=reading.rec_name))
+        cls.check_no_later(readings)
         cls.audit(readings, 'accept')
         cls._settle_estimates(readings)
+
+    @classmethod
+    def check_no_later(cls, readings):
+        """Refuse to count readings that a later counted reading of their
+        subscription already skipped over: it counts from an earlier one,
+        and the volume would be billed twice"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for reading in readings:
+            cursor.execute(*table.select(table.id,
+                    where=(table.subscription == reading.subscription.id)
+                    & table.state.in_(COUNTED)
+                    & (table.date > reading.date)
+                    & (table.id != reading.id),
+                    limit=1))
+            later = cursor.fetchone()
+            if later:
+                raise ReadingError(gettext(
+                        'water_utility.msg_reading_later_counted',
+                        reading=reading.rec_name,
+                        later=cls(later[0]).rec_name))
 
     @classmethod
     @ModelView.button_action('water_utility.wizard_reading_correct')
@@ -1017,6 +1098,7 @@ class Reading(Workflow, ModelSQL, ModelView):
                     'value': value,
                     'state': 'draft',
                     })
+        cls.check_no_later(readings)
         cls.audit(readings, 'correct', reason)
         cls.recheck(cls.browse(readings))
 

@@ -567,7 +567,8 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertTrue(can('admin', lambda: Area.create([{
                             'code': 'Y', 'name': 'Y'}])))
 
-    def _reading_setup(self, count=1, start=dt.date(2026, 6, 20)):
+    def _reading_setup(self, count=1, start=dt.date(2026, 6, 20),
+            initial=100):
         "Subscriptions with a meter each, and the periods of Jul–Nov 2026"
         pool = Pool()
         Subscription = pool.get('water.subscription')
@@ -579,7 +580,8 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                 subscription = create_subscription(
                     area, route, domestic,
                     party=create_subscriber(phone=f'+97059912{i:04d}'))
-                install(subscription, create_meter(f'M-{i:04d}'), start, 100)
+                install(subscription, create_meter(f'M-{i:04d}'), start,
+                    initial)
                 subscriptions.append(subscription)
             Subscription.activate(subscriptions)
             for month in range(7, 12):
@@ -626,6 +628,91 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                 sorted((r.id, today.replace(day=1),
                         today.replace(day=r.reading_day))
                     for r in [route, other_route]))
+
+    @with_transaction()
+    def test_estimate_settled_through_zero(self):
+        "An estimate that passed 99 999 is settled by the next actual one"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        Reading = pool.get('water.reading')
+        Meter = pool.get('water.meter')
+        company, route, (subscription,) = self._reading_setup(
+            initial=99960)
+        with set_company(company):
+            # 15 m³ in 15 days: 1 m³ a day
+            self._read(subscription, dt.date(2026, 7, 5), 99975)
+            august, = Period.search([
+                    ('start_date', '=', dt.date(2026, 8, 1))])
+            Period.close([august])
+            estimate, = Reading.search([('period', '=', august.id)])
+            # 31 days estimated: the register passed 99 999
+            self.assertEqual(
+                (estimate.consumption, estimate.value),
+                (Decimal(31), Decimal(6)))
+            # the dial really shows 00 002: 27 m³ since July, 4 less than
+            # estimated; saved through the client (access checked)
+            with Transaction().set_user(1), \
+                    Transaction().set_context(_check_access=True):
+                actual = self._read(subscription, dt.date(2026, 9, 5), 2)
+            self.assertEqual(actual.consumption, Decimal(-4))
+            self.assertEqual(actual.exceptions, ())
+            self.assertEqual(actual.state, 'valid')
+            self.assertEqual(estimate.replaced_by, actual)
+
+    @with_transaction()
+    def test_accept_after_later_reading_refused(self):
+        "A held reading skipped by a later counted one cannot be accepted"
+        pool = Pool()
+        Reading = pool.get('water.reading')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            self._read(subscription, dt.date(2026, 7, 5), 120)
+            self._read(subscription, dt.date(2026, 8, 5), 140)
+            self._read(subscription, dt.date(2026, 9, 5), 160)
+            high = self._read(subscription, dt.date(2026, 10, 5), 400)
+            self.assertEqual(high.exceptions, ('high',))
+            later = self._read(subscription, dt.date(2026, 11, 5), 180)
+            self.assertEqual(later.consumption, Decimal(20))
+            with self.assertRaises(UserError):
+                Reading.accept([high])
+            Reading.cancel([high])
+
+    @with_transaction()
+    def test_readings_of_one_file_count_from_each_other(self):
+        "Two readings of a meter in one file: the second counts from the first"
+        pool = Pool()
+        Import = pool.get('water.reading.import')
+        Reading = pool.get('water.reading')
+        company, route, (subscription,) = self._reading_setup()
+        data = '\n'.join(['subscription,date,value',
+                f'{subscription.number},2026-07-31,120',
+                f'{subscription.number},2026-08-01,121']).encode()
+        with set_company(company):
+            Import.import_file(data, 'amr.csv')
+            first, second = Reading.search([], order=[('date', 'ASC')])
+            self.assertEqual(
+                [(r.consumption, r.previous, r.state)
+                    for r in (first, second)],
+                [(Decimal(20), None, 'valid'), (Decimal(1), None, 'valid')])
+
+    @with_transaction()
+    def test_reopen_cancels_estimates(self):
+        "Reopening a period cancels its estimates; closing estimates again"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        Reading = pool.get('water.reading')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            july, = Period.search([('start_date', '=', dt.date(2026, 7, 1))])
+            Period.close([july])
+            estimate, = Reading.search([('period', '=', july.id)])
+            Period.reopen([july])
+            self.assertEqual(estimate.state, 'cancelled')
+            late = self._read(subscription, dt.date(2026, 7, 3), 110)
+            Period.close([july])
+            self.assertEqual(
+                Reading.search([('period', '=', july.id),
+                        ('state', '=', 'valid')]), [late])
 
     @with_transaction()
     def test_reading_computed_fields_not_writable(self):
