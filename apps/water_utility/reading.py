@@ -7,8 +7,7 @@ from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 
 from sql import Column, NullsLast
-from sql.aggregate import Count
-from sql.conditionals import Case
+from sql.aggregate import Count, Max
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -191,32 +190,30 @@ class Period(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_counts(cls, periods, names):
+        """Count subscriptions, not readings: a subscription read and
+        estimated, or read twice, is counted once, as read"""
         pool = Pool()
         Reading = pool.get('water.reading')
         Subscription = pool.get('water.subscription')
         cursor = Transaction().connection.cursor()
         reading = Reading.__table__()
         subscription = Subscription.__table__()
-        counts = defaultdict(lambda: defaultdict(int))
-        counted = reading.state.in_(COUNTED)
-
-        def count(condition):
-            return Count(Case((condition, reading.subscription)))
+        counts = defaultdict(dict)
         for sub_periods in grouped_slice(periods, backend.MAX_QUERY_PARAMS):
             sub_periods = list(sub_periods)
+            found = defaultdict(lambda: defaultdict(set))
             cursor.execute(*reading.select(
-                    reading.period,
-                    count(counted & (reading.source != 'estimate')),
-                    count(counted & (reading.source == 'estimate')),
-                    count(reading.state.in_(['held', 'inspection'])),
+                    reading.period, reading.subscription, reading.state,
+                    reading.source,
                     where=fields.SQL_OPERATORS['in'](
-                        reading.period, [p.id for p in sub_periods]),
-                    group_by=[reading.period]))
-            for period_id, *values in cursor:
-                for name, value in zip(
-                        ['read_count', 'estimate_count', 'exception_count'],
-                        values):
-                    counts[name][period_id] = value
+                        reading.period, [p.id for p in sub_periods])
+                    & reading.state.in_(STANDING)))
+            for period_id, subscription_id, state, source in cursor:
+                if state in COUNTED:
+                    kind = 'estimate' if source == 'estimate' else 'read'
+                else:
+                    kind = 'exception'
+                found[period_id][kind].add(subscription_id)
             cursor.execute(*subscription.select(
                     subscription.route, Count(subscription.id),
                     where=fields.SQL_OPERATORS['in'](
@@ -226,12 +223,17 @@ class Period(Workflow, ModelSQL, ModelView):
                     group_by=[subscription.route]))
             per_route = dict(cursor)
             for period in sub_periods:
+                kinds = found[period.id]
+                read = kinds['read']
+                estimated = kinds['estimate'] - read
+                exceptions = kinds['exception'] - read - estimated
                 total = per_route.get(period.route.id, 0)
                 counts['subscription_count'][period.id] = total
-                counts['missing_count'][period.id] = max(0, total - sum(
-                        counts[n][period.id] for n in [
-                            'read_count', 'estimate_count',
-                            'exception_count']))
+                counts['read_count'][period.id] = len(read)
+                counts['estimate_count'][period.id] = len(estimated)
+                counts['exception_count'][period.id] = len(exceptions)
+                counts['missing_count'][period.id] = max(0, total - len(
+                        read | estimated | exceptions))
         return {n: {p.id: counts[n][p.id] for p in periods} for n in names}
 
     @classmethod
@@ -718,6 +720,27 @@ class Reading(Workflow, ModelSQL, ModelView):
                     where=where,
                     order_by=[table.date.desc, NullsLast(table.time.desc),
                         table.id.desc]))
+            readings.extend(Past(*row) for row in cursor)
+        # a subscription read for the last time before the window still
+        # counts from that reading
+        found = {r.subscription for r in readings}
+        older = [int(s) for s in subscriptions if int(s) not in found]
+        for sub in grouped_slice(older, backend.MAX_QUERY_PARAMS):
+            where = (fields.SQL_OPERATORS['in'](table.subscription, list(sub))
+                & table.state.in_(COUNTED) & (table.date < since))
+            if exclude:
+                where &= fields.SQL_OPERATORS['not in'](table.id, exclude)
+            last = table.select(
+                table.subscription, Max(table.date).as_('date'),
+                where=where, group_by=[table.subscription])
+            reading = cls.__table__()
+            cursor.execute(*reading.join(last, condition=(
+                        reading.subscription == last.subscription)
+                    & (reading.date == last.date)).select(
+                    *[Column(reading, n) for n in names],
+                    where=reading.state.in_(COUNTED),
+                    order_by=[NullsLast(reading.time.desc),
+                        reading.id.desc]))
             readings.extend(Past(*row) for row in cursor)
         return History(readings, months)
 

@@ -260,6 +260,8 @@ class Row(ModelSQL, ModelView):
         serials = {v['meter_code'] for v in vlist if v.get('meter_code')}
         subscriptions = cls._subscriptions(numbers)
         by_serial = cls._installations(serials)
+        by_id = cls._subscriptions(ids={i.subscription
+                for fitted in by_serial.values() for i in fitted})
         notes = {n.code.lower(): n for n in Note.search([])}
         timezones = {a.id: ZoneInfo(a.timezone) for a in Area.search([])
             if a.timezone}
@@ -270,13 +272,22 @@ class Row(ModelSQL, ModelView):
             if values.get('comment') == 'JSON' and not values.get('value'):
                 reject(values, 'json')
                 continue
+            number, serial = (values.get('subscription_code'),
+                values.get('meter_code'))
             try:
                 moment, has_time = reading_file.parse_datetime(
                     values.get('read_at'))
-                date, time = reading_file.local(moment, has_time)
             except ValueError:
                 reject(values, 'date', date=values.get('read_at') or '')
                 continue
+            # the area's clock decides the day of an AMR time in UTC
+            area = None
+            if number in subscriptions:
+                area = subscriptions[number].area
+            elif by_serial.get(serial):
+                area = by_id[by_serial[serial][0].subscription].area
+            date, time = reading_file.local(
+                moment, has_time, timezones.get(area))
             note = None
             if values.get('note_code'):
                 note = notes.get(values['note_code'].strip().lower())
@@ -294,8 +305,6 @@ class Row(ModelSQL, ModelView):
                 reject(values, 'value', value='')
                 continue
             subscription = None
-            number, serial = (values.get('subscription_code'),
-                values.get('meter_code'))
             if number:
                 subscription = subscriptions.get(number)
                 if not subscription:
@@ -313,18 +322,10 @@ class Row(ModelSQL, ModelView):
                     reject(values, 'mismatch', serial=serial,
                         number=number)
                     continue
-                subscription = subscriptions.get(installed[0].subscription)
-                if subscription is None:
-                    subscription = subscriptions[installed[0].subscription] = (
-                        cls._subscriptions(ids=[installed[0].subscription])[
-                            installed[0].subscription])
+                subscription = by_id[installed[0].subscription]
             if not subscription:
                 reject(values, 'subscription', number='')
                 continue
-            if moment.tzinfo and subscription.area in timezones:
-                # the area's clock decides the day of the reading
-                date, time = reading_file.local(
-                    moment, has_time, timezones[subscription.area])
             if subscription.state != 'active':
                 reject(values, 'inactive',
                     subscription=subscription.rec_name)

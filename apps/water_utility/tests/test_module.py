@@ -660,6 +660,21 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(estimate.replaced_by, actual)
 
     @with_transaction()
+    def test_reading_after_a_long_gap(self):
+        "A meter not read for a year counts from its last reading"
+        company, route, (subscription,) = self._reading_setup(
+            start=dt.date(2025, 1, 1))
+        with set_company(company):
+            pool = Pool()
+            Period = pool.get('water.reading.period')
+            Period.schedule(dt.date(2025, 2, 1), [route])
+            self._read(subscription, dt.date(2025, 2, 5), 500)
+            reading = self._read(subscription, dt.date(2026, 11, 5), 520)
+            self.assertEqual(
+                (reading.consumption, reading.previous_value),
+                (Decimal(20), Decimal(500)))
+
+    @with_transaction()
     def test_accept_after_later_reading_refused(self):
         "A held reading skipped by a later counted one cannot be accepted"
         pool = Pool()
