@@ -1174,43 +1174,51 @@ class Reading(Workflow, ModelSQL, ModelView):
             subscriptions = [s for s in subscriptions if s.id not in read]
             if not subscriptions:
                 continue
-            installations = Installation.in_place(
-                'subscription', subscriptions)
-            history = cls.history(subscriptions, period.reading_date)
+            date = period.reading_date
+            installations = Installation.fitted(subscriptions)
+            history = cls.history(subscriptions, date)
             for subscription in subscriptions:
-                installation = installations.get(subscription.id)
-                if not installation:
+                fitted = installations[subscription.id]
+                # the meter in place on the reading date
+                current = [i for i in fitted if i.start_date <= date
+                    and (not i.end_date or i.end_date > date)]
+                if not current:
                     continue
-                last = history.last(subscription.id, period.reading_date)
+                installation = current[-1]
+                last = history.last(subscription.id, date)
+                known = Decimal(0)
                 if last and last.installation == installation.id:
                     start, since = last.value, last.date
                 else:
                     start = installation.initial_reading
-                    since = max(installation.start_date,
-                        last.date if last else dt.date.min)
-                days = (period.reading_date - since).days
-                if days <= 0:
+                    since = installation.start_date
+                    if last:
+                        # the meters removed since were read at removal
+                        known, _ = consumption.period_consumption(
+                            cls._segments(last, installation, fitted,
+                                start)[0])
+                days = (date - since).days
+                if days <= 0 and not known:
                     continue
                 volume = consumption.estimate(
-                    history.daily(subscription.id), days, months,
+                    history.daily(subscription.id), max(days, 0), months,
                     subscription.category.default_daily_consumption)
                 if volume is None:
                     continue
-                meter = installation.meter
-                register = ((start + volume / meter.multiplier)
-                    % consumption.dial_capacity(meter.digits))
+                register = ((start + volume / installation.multiplier)
+                    % consumption.dial_capacity(installation.digits))
                 vlist.append({
                         'company': period.company.id,
                         'period': period.id,
                         'subscription': subscription.id,
                         'installation': installation.id,
-                        'date': period.reading_date,
+                        'date': date,
                         'value': register,
                         'source': 'estimate',
                         'previous': last.id if last else None,
                         'previous_value': start,
-                        'days': days,
-                        'consumption': volume,
+                        'days': (date - last.date).days if last else days,
+                        'consumption': known + volume,
                         'state': 'valid',
                         'exceptions': [],
                         })

@@ -675,6 +675,30 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
                 (Decimal(20), Decimal(500)))
 
     @with_transaction()
+    def test_estimate_across_meter_swap(self):
+        "The removed meter's known part is billed with the new one's estimate"
+        pool = Pool()
+        Period = pool.get('water.reading.period')
+        Reading = pool.get('water.reading')
+        Installation = pool.get('water.meter.installation')
+        company, route, (subscription,) = self._reading_setup()
+        with set_company(company):
+            self._read(subscription, dt.date(2026, 7, 5), 115)  # 1 m³ a day
+            Installation.swap([MeterSwap(
+                        subscription=subscription, date=dt.date(2026, 7, 25),
+                        new_meter=create_meter('M-NEW'),
+                        final_reading=Decimal(135), removal_reason='faulty')])
+            august, = Period.search([
+                    ('start_date', '=', dt.date(2026, 8, 1))])
+            Period.close([august])
+            estimate, = Reading.search([('period', '=', august.id)])
+            # 20 m³ read on the old meter at removal, 11 days estimated on
+            # the new one
+            self.assertEqual(
+                (estimate.consumption, estimate.value, estimate.meter.serial),
+                (Decimal(31), Decimal(11), 'M-NEW'))
+
+    @with_transaction()
     def test_accept_after_later_reading_refused(self):
         "A held reading skipped by a later counted one cannot be accepted"
         pool = Pool()
