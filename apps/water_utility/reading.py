@@ -392,10 +392,13 @@ class Period(Workflow, ModelSQL, ModelView):
                 expected = history.expected(
                     subscription.id, (self.reading_date - since).days)
                 if expected is not None:
-                    multiplier = installation.meter.multiplier
+                    meter = installation.meter
                     low, high = consumption.expected_range(
-                        previous, expected / multiplier,
-                        rules.factor, rules.margin / multiplier)
+                        previous, expected / meter.multiplier,
+                        rules.factor, rules.margin / meter.multiplier)
+                    # as the dial shows them, past 99…9 too
+                    capacity = consumption.dial_capacity(meter.digits)
+                    low, high = low % capacity, high % capacity
             lines.append(SheetLine(
                     subscription=subscription,
                     installation=installation,
