@@ -780,6 +780,7 @@ class Reading(Workflow, ModelSQL, ModelView):
 
         vlist = sorted(vlist, key=lambda v: (
                 v['date'], v.get('time') or dt.time.min))
+        keys = []
         for values in vlist:
             values.pop('error', None)
             subscription = Subscription(values['subscription'])
@@ -826,7 +827,10 @@ class Reading(Workflow, ModelSQL, ModelView):
                 duplicate=duplicate,
                 note_prevents_read=bool(note and note.prevents_read),
                 leak=bool(values.get('leak')))
-            values.update(previous=previous.id if previous else None,
+            if previous is not None and previous.id < 0:
+                values['_previous_key'] = previous.id
+            values.update(previous=(previous.id if previous is not None
+                    and previous.id > 0 else None),
                 previous_value=None, days=None, consumption=None,
                 expected=None, rolled_over=False)
             if value is not None:
@@ -870,8 +874,13 @@ class Reading(Workflow, ModelSQL, ModelView):
             values['exceptions'] = exceptions
             values['state'] = 'held' if exceptions else 'valid'
             if values['state'] == 'valid' and value is not None:
-                # a later reading of the batch counts from this one
-                history.add(Past(values.get('id'), subscription.id,
+                # a later reading of the batch counts from this one; a new
+                # one is known by a key until it has an id
+                if not values.get('id'):
+                    values['_key'] = -len(keys) - 1
+                    keys.append(values)
+                history.add(Past(values.get('id') or values['_key'],
+                        subscription.id,
                         installation.id, date, values.get('time'), value,
                         values.get('source'), values['days'],
                         values['consumption']))
@@ -889,10 +898,32 @@ class Reading(Workflow, ModelSQL, ModelView):
         read back (see bulk.py).
         """
         settles = [(v.pop('_settles', None), v.get('state')) for v in vlist]
+        links = cls._batch_links(vlist)
         ids = bulk.insert(cls, vlist)
         cls._link_estimates([(e, i) for (e, state), i in zip(settles, ids)
                 if e and state == 'valid'])
+        cls._link_previous(links, ids)
         return ids
+
+    @staticmethod
+    def _batch_links(vlist):
+        """Return (index, index of previous) of readings of vlist that count
+        from another one of vlist, and remove the keys from the values"""
+        index = {v.pop('_key'): i for i, v in enumerate(vlist)
+            if '_key' in v}
+        previous = [(i, v.pop('_previous_key', None))
+            for i, v in enumerate(vlist)]
+        return [(i, index[k]) for i, k in previous if k in index]
+
+    @classmethod
+    def _link_previous(cls, links, ids):
+        "Set the previous reading of readings that count from one created"
+        to_write = []
+        for reading, previous in links:
+            to_write.extend(([cls(ids[reading])], {'previous': ids[previous]}))
+        if to_write:
+            with without_check_access():
+                super().write(*to_write)
 
     @classmethod
     def keys(cls, subscriptions, dates):
@@ -975,9 +1006,11 @@ class Reading(Workflow, ModelSQL, ModelView):
             if values.get('error'):
                 raise ReadingError(values['error'])
         settles = [(v.pop('_settles', None), v.get('state')) for v in vlist]
+        links = cls._batch_links(vlist)
         readings = super().create(vlist)
         cls._link_estimates([(e, r.id) for (e, state), r in zip(
                     settles, readings) if e and state == 'valid'])
+        cls._link_previous(links, [r.id for r in readings])
         return readings
 
     @classmethod
@@ -1055,6 +1088,8 @@ class Reading(Workflow, ModelSQL, ModelView):
             for name in fields_:
                 values.pop(name, None)
             estimate = values.pop('_settles', None)
+            values.pop('_key', None)
+            values.pop('_previous_key', None)
             if estimate and values['state'] == 'valid':
                 settles.append((estimate, id_))
             to_write.extend(([cls(id_)], values))

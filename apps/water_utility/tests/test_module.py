@@ -732,7 +732,7 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(
                 [(r.consumption, r.previous, r.state)
                     for r in (first, second)],
-                [(Decimal(20), None, 'valid'), (Decimal(1), None, 'valid')])
+                [(Decimal(20), None, 'valid'), (Decimal(1), first, 'valid')])
 
     @with_transaction()
     def test_reopen_cancels_estimates(self):
