@@ -1124,19 +1124,31 @@ class Reading(Workflow, ModelSQL, ModelView):
         and the volume would be billed twice"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
+        last = {}
+        for sub in grouped_slice(
+                list({r.subscription.id for r in readings}),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.subscription, Max(table.date),
+                    where=fields.SQL_OPERATORS['in'](
+                        table.subscription, list(sub))
+                    & table.state.in_(COUNTED),
+                    group_by=[table.subscription]))
+            # SQLite gives an aggregated date as text
+            last.update((s, d if isinstance(d, dt.date)
+                    else dt.date.fromisoformat(d)) for s, d in cursor)
         for reading in readings:
-            cursor.execute(*table.select(table.id,
-                    where=(table.subscription == reading.subscription.id)
-                    & table.state.in_(COUNTED)
-                    & (table.date > reading.date)
-                    & (table.id != reading.id),
-                    limit=1))
-            later = cursor.fetchone()
-            if later:
+            if (reading.state not in COUNTED
+                    and last.get(reading.subscription.id, dt.date.min)
+                    > reading.date):
+                later, = cls.search([
+                        ('subscription', '=', reading.subscription.id),
+                        ('state', 'in', COUNTED),
+                        ('date', '>', reading.date),
+                        ], limit=1)
                 raise ReadingError(gettext(
                         'water_utility.msg_reading_later_counted',
-                        reading=reading.rec_name,
-                        later=cls(later[0]).rec_name))
+                        reading=reading.rec_name, later=later.rec_name))
 
     @classmethod
     @ModelView.button_action('water_utility.wizard_reading_correct')
@@ -1202,19 +1214,33 @@ class Reading(Workflow, ModelSQL, ModelView):
         Installation = pool.get('water.meter.installation')
         Configuration = pool.get('water.configuration')
         months = Configuration(1).get_reading_average_months()
+        Subscription = pool.get('water.subscription')
+        if not periods:
+            return []
+        # the queries are made for all the periods at once
+        by_route = defaultdict(list)
+        for subscription in Subscription.search([
+                    ('route', 'in', [p.route.id for p in periods]),
+                    ('state', '=', 'active'),
+                    ]):
+            by_route[subscription.route.id].append(subscription)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        read = set()
+        for sub in grouped_slice(periods, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(table.period, table.subscription,
+                    where=fields.SQL_OPERATORS['in'](
+                        table.period, [p.id for p in sub])
+                    & table.state.in_(COUNTED)))
+            read.update(cursor)
+        missing = {p: [s for s in by_route[p.route.id]
+                if (p.id, s.id) not in read] for p in periods}
+        unread = {s for subscriptions in missing.values() for s in subscriptions}
+        installations = Installation.fitted(unread)
+        history = cls.history(unread, max(p.reading_date for p in periods))
         vlist = []
-        for period in periods:
-            subscriptions = period.expected_subscriptions()
-            read = {r.subscription.id for r in cls.search([
-                        ('period', '=', period.id),
-                        ('state', 'in', COUNTED),
-                        ])}
-            subscriptions = [s for s in subscriptions if s.id not in read]
-            if not subscriptions:
-                continue
+        for period, subscriptions in missing.items():
             date = period.reading_date
-            installations = Installation.fitted(subscriptions)
-            history = cls.history(subscriptions, date)
             for subscription in subscriptions:
                 fitted = installations[subscription.id]
                 # the meter in place on the reading date
@@ -1239,7 +1265,8 @@ class Reading(Workflow, ModelSQL, ModelView):
                 if days <= 0 and not known:
                     continue
                 volume = consumption.estimate(
-                    history.daily(subscription.id), max(days, 0), months,
+                    history.daily(subscription.id, date), max(days, 0),
+                    months,
                     subscription.category.default_daily_consumption)
                 if volume is None:
                     continue
