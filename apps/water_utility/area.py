@@ -7,6 +7,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Exclude, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.modules.company.company import TIMEZONES
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -44,6 +45,11 @@ class Area(DeactivableMixin, ModelSQL, ModelView):
         'water.area.working_hour', 'area', "Working Hours")
     holidays = fields.One2Many('water.area.holiday', 'area', "Holidays")
     routes = fields.One2Many('water.route', 'area', "Reading Routes")
+    tariff = fields.Many2One(
+        'water.tariff', "Tariff", ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))],
+        help="The tariff of the area's subscriptions; empty for the "
+        "default tariff of the configuration.")
 
     @classmethod
     def __setup__(cls):

@@ -1,4 +1,5 @@
 # This file is part of the water_utility module.  See README.rst.
+import datetime as dt
 from decimal import Decimal
 
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
@@ -6,6 +7,7 @@ from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
+from trytond.transaction import Transaction
 
 from .plausibility import RULES, Rules
 
@@ -56,6 +58,29 @@ class Configuration(ModelSingleton, ModelSQL, ModelView,
     check_date = fields.Boolean("Hold Dates Outside Period")
     check_duplicate = fields.Boolean("Hold Second Readings")
 
+    tariff = fields.Many2One(
+        'water.tariff', "Default Tariff",
+        help="The tariff of the areas that have none of their own.")
+    billing_start = fields.Date(
+        "Billing Start Month",
+        help="The first month this system bills: the readings of earlier "
+        "months were billed by the system it replaced.")
+    bill_payment_term = fields.Many2One(
+        'account.invoice.payment_term', "Bill Payment Term",
+        help="Gives the due date of the bills; empty for the subscriber's "
+        "own payment term.")
+    bill_deadline_day = fields.Integer(
+        "Delivery Deadline Day", required=True,
+        domain=[('bill_deadline_day', '>=', 1),
+            ('bill_deadline_day', '<=', 28)],
+        help="The day of the month after the readings by which every bill "
+        "must reach its subscriber (the charter says the first week).")
+    bill_language = fields.Many2One(
+        'ir.lang', "Bill Language",
+        domain=[('translatable', '=', True)],
+        help="The language of the bills' lines in the ledger; the printed "
+        "bill follows the subscriber's language.")
+
     @classmethod
     def default_reading_average_months(cls):
         return 3
@@ -99,6 +124,30 @@ class Configuration(ModelSingleton, ModelSQL, ModelView,
     @classmethod
     def default_check_duplicate(cls):
         return True
+
+    @classmethod
+    def default_bill_deadline_day(cls):
+        return 7
+
+    def get_deadline(self, month):
+        "The day the bills of the readings of month must be delivered by"
+        following = (month.replace(day=1) + dt.timedelta(days=32)).replace(
+            day=1)
+        return following.replace(day=self.bill_deadline_day
+            or self.default_bill_deadline_day())
+
+    def get_tariff(self, company):
+        "The default tariff id"
+        return self.tariff.id if self.tariff else None
+
+    def get_bill_language(self):
+        "The code of the language of the bills' lines"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        if self.bill_language:
+            return self.bill_language.code
+        langs = Lang.search([('code', '=', 'ar'), ('translatable', '=', True)])
+        return langs[0].code if langs else Transaction().language
 
     def get_reading_average_months(self):
         return (self.reading_average_months

@@ -49,3 +49,19 @@ class ReadingPeriodError(UserError):
 
 class ReadingImportError(UserError):
     pass
+
+
+class TariffError(ValidationError):
+    pass
+
+
+class TariffVersionBilledError(AccessError):
+    pass
+
+
+class BillingError(UserError):
+    pass
+
+
+class BillError(UserError):
+    pass

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 
-from sql import Column, NullsLast
+from sql import Column, Null, NullsLast
 from sql.aggregate import Count, Max
+from sql.conditionals import Case
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -594,6 +595,12 @@ class Reading(Workflow, ModelSQL, ModelView):
             ], "State", readonly=True, required=True, sort=False)
     logs = fields.One2Many(
         'water.reading.log', 'reading', "Audit Trail", readonly=True)
+    bill = fields.Many2One(
+        'water.bill', "Bill", readonly=True, ondelete='SET NULL',
+        states={
+            'invisible': ~Eval('bill'),
+            },
+        help="The bill that charges this reading's consumption.")
 
     @classmethod
     def __setup__(cls):
@@ -606,6 +613,7 @@ class Reading(Workflow, ModelSQL, ModelView):
                 Index(t, (t.period, Index.Range()), (t.state, Index.Equality())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['held', 'inspection'])),
+                Index(t, (t.bill, Index.Range())),
                 })
         cls._order = [('date', 'DESC'), ('time', 'DESC NULLS LAST'),
             ('id', 'DESC')]
@@ -620,6 +628,8 @@ class Reading(Workflow, ModelSQL, ModelView):
             ('draft', 'cancelled'),
             ('held', 'cancelled'),
             ('reread', 'cancelled'),
+            ('valid', 'billed'),
+            ('billed', 'valid'),
             }
         held = Eval('state').in_(['held', 'inspection'])
         cls._buttons.update({
@@ -797,7 +807,8 @@ class Reading(Workflow, ModelSQL, ModelView):
                     'water_utility.msg_reading_no_meter',
                     subscription=subscription.rec_name, date=date)
                 continue
-            if period.state != 'open':
+            if period.state != 'open' and not Transaction().context.get(
+                    '_water_correct_billed'):
                 values['error'] = gettext(
                     'water_utility.msg_reading_period_closed',
                     period=period.rec_name)
@@ -1290,12 +1301,81 @@ class Reading(Workflow, ModelSQL, ModelView):
         return cls.create(vlist)
 
     @classmethod
+    def link_bills(cls, pairs):
+        "Link readings to the bill of each (reading id, bill id)"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        by_bill = defaultdict(list)
+        for reading, bill in pairs:
+            by_bill[bill].append(reading)
+        # one statement per slice of readings, whatever the number of bills
+        pairs = sorted(pairs)
+        for sub in grouped_slice(pairs, backend.MAX_QUERY_PARAMS // 3):
+            sub = list(sub)
+            cursor.execute(*table.update([table.bill],
+                    [Case(*[(table.id == r, b) for r, b in sub])],
+                    where=fields.SQL_OPERATORS['in'](
+                        table.id, [r for r, _ in sub])))
+
+    @classmethod
+    def mark_billed(cls, bills):
+        "The counted readings of posted bills are billed"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice([b.id for b in bills],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.update([table.state], ['billed'],
+                    where=fields.SQL_OPERATORS['in'](table.bill, list(sub))
+                    & (table.state == 'valid')))
+
+    @classmethod
+    def unbill(cls, bills):
+        "The readings of credited bills can be billed again"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice([b.id for b in bills],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.update([table.state, table.bill],
+                    ['valid', Null],
+                    where=fields.SQL_OPERATORS['in'](table.bill, list(sub))
+                    & (table.state == 'billed')))
+
+    @classmethod
+    def correct_billed(cls, reading, value, reason):
+        """Correct the value of a reading whose bill was credited
+
+        Only the last counted reading of its subscription: a later one
+        counts from it and was billed from it.
+        """
+        if reading.state != 'valid' or reading.bill:
+            raise ReadingError(gettext(
+                    'water_utility.msg_reading_modify',
+                    reading=reading.rec_name))
+        later = cls.search([
+                ('subscription', '=', reading.subscription.id),
+                ('state', 'in', COUNTED),
+                ('date', '>', reading.date),
+                ], limit=1)
+        if later:
+            raise ReadingError(gettext(
+                    'water_utility.msg_reading_later_counted',
+                    reading=reading.rec_name, later=later[0].rec_name))
+        if reading.original_value is None:
+            super().write([reading], {'original_value': reading.value})
+        with without_check_access():
+            cls.write([reading], {'value': value, 'state': 'draft'})
+        cls.audit([reading], 'correct', reason)
+        with Transaction().set_context(_water_correct_billed=True):
+            cls.recheck(cls.browse([reading.id]))
+
+    @classmethod
     def check_modification(cls, mode, readings, values=None, external=False):
         super().check_modification(
             mode, readings, values=values, external=external)
         computed = {'state', 'installation', 'previous', 'previous_value',
             'days', 'consumption', 'expected', 'rolled_over', 'replaced_by',
-            'exceptions', 'original_value', 'company', 'period', 'source'}
+            'exceptions', 'original_value', 'company', 'period', 'source',
+            'bill'}
         if mode == 'write' and external and computed & set(values):
             raise ReadingError(gettext(
                     'water_utility.msg_reading_computed',

@@ -127,6 +127,9 @@ class Subscription(Workflow, ModelSQL, ModelView):
     readings = fields.One2Many(
         'water.reading', 'subscription', "Readings", readonly=True,
         order=[('date', 'DESC'), ('time', 'DESC NULLS LAST'), ('id', 'DESC')])
+    bills = fields.One2Many(
+        'water.bill', 'subscription', "Bills", readonly=True,
+        order=[('month', 'DESC'), ('id', 'DESC')])
     notes = fields.Text("Notes")
 
     @classmethod
@@ -318,6 +321,7 @@ class Subscription(Workflow, ModelSQL, ModelView):
         default.setdefault('connection_date', None)
         default.setdefault('closing_date', None)
         default.setdefault('installations', None)
+        default.setdefault('bills', None)
         return super().copy(subscriptions, default=default)
 
     @classmethod

@@ -7,7 +7,8 @@ from decimal import Decimal
 from proteus import Model, Wizard
 
 __all__ = ['create_area', 'create_role_user', 'get_category',
-    'create_connected_subscription']
+    'create_connected_subscription', 'setup_accounting',
+    'create_revenue_account', 'create_service', 'add_component']
 
 ROLES = {
     'admin': "Water Customer Services Manager",
@@ -77,3 +78,71 @@ def create_connected_subscription(name, route, position, serial, date,
     swap.execute('swap')
     subscription.click('activate')
     return subscription
+
+
+def setup_accounting(company, start, end, config=None):
+    """Chart of accounts, a fiscal year from start to end with monthly
+    periods and invoice sequences, and a 30-day payment term; return the
+    accounts (as account/tests/tools.get_accounts) and the payment term"""
+    from trytond.modules.account.tests.tools import (
+        create_chart, create_fiscalyear, get_accounts)
+    from trytond.modules.account_invoice.tests.tools import (
+        set_fiscalyear_invoice_sequences)
+    create_chart(company, config=config)
+    fiscalyear = set_fiscalyear_invoice_sequences(
+        create_fiscalyear(company, (start, end), config=config),
+        config=config)
+    fiscalyear.click('create_period')
+    PaymentTerm = Model.get('account.invoice.payment_term', config=config)
+    term = PaymentTerm(name="30 يوماً")
+    line = term.lines.new(type='remainder')
+    line.relativedeltas.new(days=30)
+    term.save()
+    return get_accounts(company, config=config), term
+
+
+def create_revenue_account(name, accounts, config=None):
+    "Create a revenue account beside the chart's main revenue account"
+    Account = Model.get('account.account', config=config)
+    revenue = accounts['revenue']
+    account = Account(name=name, type=revenue.type, parent=revenue.parent,
+        code=None)
+    account.save()
+    return account
+
+
+def create_service(name, account, unit='u', taxes=(), config=None):
+    "Create a service product posting to account (unit: 'u' or 'm³')"
+    Category = Model.get('product.category', config=config)
+    Template = Model.get('product.template', config=config)
+    Uom = Model.get('product.uom', config=config)
+    category = Category(name=name, accounting=True)
+    category.account_revenue = account
+    for tax in taxes:
+        category.customer_taxes.append(tax)
+    category.save()
+    uom, = Uom.find([('symbol', '=', unit)])
+    template = Template(name=name, type='service', default_uom=uom,
+        account_category=category)
+    template.save()
+    product, = template.products
+    return product
+
+
+def add_component(version, kind, product, categories=(), areas=(),
+        **values):
+    "Add a tariff component of kind to version (blocks as (upper, price))"
+    component = version.components.new(kind=kind, product=product)
+    blocks = values.pop('blocks', ())
+    for name, value in values.items():
+        setattr(component, name, value)
+    for upper, price in blocks:
+        component.blocks.new(
+            upper=None if upper is None else Decimal(upper),
+            price=Decimal(price))
+    # fresh instances: a record belongs to one list only in proteus
+    for category in categories:
+        component.categories.append(type(category)(category.id))
+    for area in areas:
+        component.areas.append(type(area)(area.id))
+    return component
