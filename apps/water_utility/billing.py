@@ -37,7 +37,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import bulk, consumption, rating
 from .exceptions import BillError, BillingError
-from .reading import COUNTED, month_bounds
+from .reading import month_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -865,7 +865,7 @@ class Bill(Workflow, ModelSQL, ModelView):
         LedgerLine = pool.get('water.bill.ledger_line')
         by_bill = dict(zip([b.id for b in bills], invoices))
         summary = LedgerLine.summarise(bills, by_bill)
-        to_write = []
+        rows = []
         for bill in bills:
             invoice = by_bill[bill.id]
             values = summary[bill.id]
@@ -877,9 +877,9 @@ class Bill(Workflow, ModelSQL, ModelView):
                     'tax_amount': invoice['tax_amount'],
                     'total_amount': invoice['total_amount'],
                     })
-            to_write.extend(([bill], values))
-        with without_check_access():
-            cls.write(*to_write)
+            rows.append((bill.id, values))
+        # computed values of the posting: written without reading back
+        bulk.update(cls, rows)
         Reading.mark_billed(bills)
 
     # --- corrections and delivery -----------------------------------------
@@ -1031,24 +1031,29 @@ class Line(ModelSQL, ModelView):
 
     def describe(self, product_name=None):
         "Return the text of the line in the language of the context"
-        name = product_name or self.product.name
-        number = _number
-        if self.kind == rating.VOLUME:
-            message = ('water_utility.msg_bill_line_settlement'
-                if self.settlement else 'water_utility.msg_bill_line_block')
-            if self.upper is None:
-                message += '_open'
-            return gettext(message, product=name, block=self.block,
-                lower=number(self.lower), upper=number(self.upper))
-        if self.percentage is not None:
-            digits = self.bill.company.currency.digits
-            return gettext('water_utility.msg_bill_line_percentage',
-                product=name, percentage=number(self.percentage * 100),
-                base=f'{self.base:.{digits}f}')
-        if self.days and self.month_days and self.days != self.month_days:
-            return gettext('water_utility.msg_bill_line_days',
-                product=name, days=self.days, month_days=self.month_days)
-        return name
+        return describe_line(self, product_name or self.product.name,
+            self.bill.company.currency.digits)
+
+
+def describe_line(line, product_name, digits):
+    """The text of a bill line (a record or any object with its fields) in
+    the language of the context"""
+    if line.kind == rating.VOLUME:
+        message = ('water_utility.msg_bill_line_settlement'
+            if line.settlement else 'water_utility.msg_bill_line_block')
+        if line.upper is None:
+            message += '_open'
+        return gettext(message, product=product_name, block=line.block,
+            lower=_number(line.lower), upper=_number(line.upper))
+    if line.percentage is not None:
+        return gettext('water_utility.msg_bill_line_percentage',
+            product=product_name, percentage=_number(line.percentage * 100),
+            base=f'{line.base:.{digits}f}')
+    if line.days and line.month_days and line.days != line.month_days:
+        return gettext('water_utility.msg_bill_line_days',
+            product=product_name, days=line.days,
+            month_days=line.month_days)
+    return product_name
 
 
 def _number(value):

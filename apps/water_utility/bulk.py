@@ -9,7 +9,10 @@ insertion is done in one statement per chunk, the way trytond itself does
 it.  When a trigger is defined on the creation of the model, the ORM is used
 so that it runs.
 """
-from sql import Column
+from collections import defaultdict
+
+from sql import Cast, Column
+from sql.conditionals import Case
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
@@ -101,3 +104,56 @@ def _copy(Model, names, rows):
             copy.write_row([row[0], now] + row[2:] + [id_])
     transaction.create_records[Model.__name__].extend(ids)
     return ids
+
+
+def update(Model, rows):
+    """Write the values of rows, a list of (id, dict of values), with one
+    statement per slice and set of columns
+
+    For the columns a model computes itself (the state of a bill, its
+    amounts): the records are not read back nor validated, their caches
+    are cleared as ModelStorage.write clears them.  When a trigger is
+    defined on the writing of the model, the ORM is used so that it runs.
+    """
+    pool = Pool()
+    Trigger = pool.get('ir.trigger')
+    if not rows:
+        return
+    if Trigger.get_triggers(Model.__name__, 'write'):
+        args = []
+        for id_, values in rows:
+            args.extend(([Model(id_)], values))
+        Model.write(*args)
+        return
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    table = Model.__table__()
+    by_names = defaultdict(list)
+    for id_, values in rows:
+        by_names[tuple(sorted(values))].append((id_, values))
+    for names, group in by_names.items():
+        fields_ = [Model._fields[n] for n in names]
+        size = max(1, backend.MAX_QUERY_PARAMS // (2 * len(names) + 1))
+        for sub in grouped_slice(group, size):
+            sub = list(sub)
+            values = []
+            for name, field in zip(names, fields_):
+                case = Case(*[(table.id == i, field.sql_format(v[name]))
+                        for i, v in sub])
+                if backend.name != 'sqlite':
+                    # all branches may be NULL: say what the column is
+                    case = Cast(case, field.sql_type().base)
+                values.append(case)
+            cursor.execute(*table.update(
+                    [Column(table, n) for n in names]
+                    + [table.write_uid, table.write_date],
+                    values + [transaction.user, CurrentTimestamp()],
+                    where=fields.SQL_OPERATORS['in'](
+                        table.id, [i for i, _ in sub])))
+    transaction.counter += 1
+    ids = [i for i, _ in rows]
+    for cache in transaction.cache.values():
+        if Model.__name__ in cache:
+            cache_model = cache[Model.__name__]
+            for id_ in ids:
+                cache_model.pop(id_, None)
