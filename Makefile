@@ -59,7 +59,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # the environment: TRYTOND_* variables apply only to keys the configuration file leaves unset.
 export TRYTOND_DATABASE__PATH := $(CURDIR)/sites
 
-.PHONY: help install web db run demo test clean distclean bench
+.PHONY: help install system web db run demo test clean distclean bench
 
 help:
 	@echo "make run            install, fetch sao $(SAO_VERSION), build sites/$(DB).sqlite (N=$(N)), start on http://127.0.0.1:8000/"
@@ -69,7 +69,30 @@ help:
 
 # --- Python stack ---------------------------------------------------------------------------
 
-install: $(INSTALLED)
+install: $(INSTALLED) system
+
+# Debian libraries WeasyPrint needs to print bills and route sheets: pango
+# draws the text; harfbuzz-subset embeds only the glyphs used (without it
+# fontTools subsets the fonts in Python, about 20 times slower).  Installed
+# with apt-get when missing and make runs as root; otherwise say what to do.
+SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 \
+	libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
+	libharfbuzz-subset.so.0:libharfbuzz-subset0
+system:
+	@missing=; for pair in $(SYSTEM_LIBS); do \
+		lib=$${pair%%:*}; package=$${pair##*:}; \
+		ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+				|| { apt-get update -q >/dev/null && \
+					apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
+		else \
+			echo "WARNING: missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; \
+		fi; \
+	fi
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -212,7 +235,7 @@ with psycopg.connect(sys.argv[1], dbname='postgres', connect_timeout=3, autocomm
 endef
 export PG_DROP_PY
 
-test: $(INSTALLED)
+test: $(INSTALLED) system
 	@logs=$$(mktemp -d); status=0; \
 	cache_sqlite=; cache_pg=; \
 	if [ "$(TEST_CACHE)" = 1 ]; then \

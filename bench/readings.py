@@ -69,8 +69,9 @@ def machine():
         f"{memory / 2 ** 30:.0f} GiB, Python {platform.python_version()}")
 
 
-def ensure_database(args):
-    "Build the demo utility with tools/demo.py unless it exists"
+def ensure_database(args, extra=()):
+    """Build the demo utility with tools/demo.py unless it exists (extra:
+    more arguments of demo.py)"""
     import tempfile
 
     import demo
@@ -83,7 +84,7 @@ def ensure_database(args):
         subprocess.run([sys.executable, str(REPO / 'tools' / 'demo.py'),
                 '--database', args.database,
                 '--subscriptions', str(args.subscriptions),
-                '--config', args.config], check=True,
+                '--config', args.config, *extra], check=True,
             stdout=subprocess.DEVNULL)
     return settings
 

@@ -48,9 +48,11 @@ from decimal import Decimal
 from pathlib import Path
 
 try:
+    from . import demo_billing
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
+    import demo_billing
     import demo_data as data
     import demo_readings
 
@@ -64,6 +66,8 @@ LOGINS_FILE = SITES / 'logins.txt'
 TIMEZONE = 'Asia/Gaza'
 SERIAL_PREFIX = 'GZ'
 STOCK_METERS = 50
+# months read before this one: the first stands for the old system's last
+DEMO_MONTHS = 4
 # Where the database cannot enforce the date-range exclusion constraints of
 # water.meter.installation (SQLite; PostgreSQL without btree_gist), trytond
 # checks them in Python with one nested OR clause per created record: one
@@ -398,14 +402,18 @@ def setup_company(settings, clock):
 
     FiscalYear = Model.get('account.fiscalyear')
     today = dt.date.today()
-    if not FiscalYear.find([
-                ('company', '=', company.id),
-                ('start_date', '<=', today),
-                ('end_date', '>=', today),
-                ]):
+    # the months read and billed by the demo may begin the year before
+    first = demo_billing.add_months(today.replace(day=1), -DEMO_MONTHS)
+    for year in sorted({first.year, today.year}):
+        start = dt.date(year, 1, 1)
+        if FiscalYear.find([
+                    ('company', '=', company.id),
+                    ('start_date', '<=', start),
+                    ('end_date', '>=', start),
+                    ]):
+            continue
         fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(
-                company,
-                (dt.date(today.year, 1, 1), dt.date(today.year, 12, 31))))
+                company, (start, dt.date(year, 12, 31))))
         fiscalyear.click('create_period')
         clock.note(f"fiscal year {fiscalyear.name}: "
             f"{len(fiscalyear.periods)} monthly periods")
@@ -1030,7 +1038,7 @@ def create_readings(settings, admin, company, today, seed, clock):
     rng = random.Random(seed)
     this_month = today.replace(day=1)
     months = [demo_readings.add_months(this_month, -i)
-        for i in [4, 3, 2, 1, 0]]
+        for i in range(DEMO_MONTHS, -1, -1)]
     state = {}
 
     def load():
@@ -1064,6 +1072,42 @@ def create_readings(settings, admin, company, today, seed, clock):
         count = in_transaction(settings, admin, company, work)
         clock.note(f"{month:%Y-%m}: {count} readings imported"
             + (" (this month, open)" if current else ", period closed"))
+
+
+def create_bills(settings, admin, company, today, seed, payments, clock):
+    """The tariff and the billing runs of the months read before this one
+
+    The first demo month was billed by the old system; the next ones are
+    calculated and posted by billing runs (batches run after each commit,
+    as without a queue worker), paid at the cash desk for the most part
+    and delivered.  A run whose issue date has not come stays calculated.
+    """
+    this_month = today.replace(day=1)
+    months = [demo_readings.add_months(this_month, -i)
+        for i in range(DEMO_MONTHS - 1, 0, -1)]
+
+    def setup():
+        return demo_billing.setup_billing(company, months[0])
+    if in_transaction(settings, admin, company, setup):
+        clock.note("tariff WB-2024 (versions 2024-01-01 and 2024-01-15), "
+            f"products and accounts; billing starts {months[0]:%Y-%m}")
+    for month in months:
+        run_id, to_post = in_transaction(settings, admin, company,
+            lambda month=month: demo_billing.bill_month(month, today))
+        if not to_post:
+            clock.note(f"{month:%Y-%m}: calculated, to be posted on its "
+                "issue date")
+            continue
+        in_transaction(settings, admin, company,
+            lambda run_id=run_id: demo_billing.post_run(run_id))
+        if payments:
+            count, paid, delivered = in_transaction(settings, admin,
+                company, lambda run_id=run_id: demo_billing.pay_and_deliver(
+                    run_id, today, seed))
+            clock.note(f"{month:%Y-%m}: {count} bills posted, {paid} paid, "
+                f"{delivered} delivered")
+        else:
+            clock.note(f"{month:%Y-%m}: bills posted")
 
 
 def create_stock(settings, admin, company, stock):
@@ -1171,6 +1215,10 @@ def parse_args(argv=None):
     # 500 -> 44 s).
     parser.add_argument('--batch', type=int, default=100,
         help="subscriptions per transaction (default 100)")
+    parser.add_argument('--no-payments', dest='payments',
+        action='store_false',
+        help="post the bills without paying them at the cash desk (the "
+        "payments go one by one through the ORM: slow for large demos)")
     args = parser.parse_args(argv)
     if args.subscriptions < 0:
         parser.error("--subscriptions must be positive")
@@ -1213,7 +1261,7 @@ def build(args, config_file, workdir):
             + (f"(rm {settings.sqlite_file})." if settings.backend == 'sqlite'
                 else f"(dropdb {args.database})."))
 
-    clock.phase("1/6 database, modules water_utility and dependencies, "
+    clock.phase("1/7 database, modules water_utility and dependencies, "
         "Arabic (trytond-admin)")
     password, source = admin_password()
     clock.note({
@@ -1225,11 +1273,11 @@ def build(args, config_file, workdir):
     run_trytond_admin(settings, password, workdir)
     clock.done()
 
-    clock.phase("2/6 company, chart of accounts, fiscal year (proteus)")
+    clock.phase("2/7 company, chart of accounts, fiscal year (proteus)")
     admin, company = setup_company(settings, clock)
     clock.done()
 
-    clock.phase("3/6 demo users, service areas, reading routes")
+    clock.phase("3/7 demo users, service areas, reading routes")
     subs, routes, stock = plan(args.subscriptions, args.seed, today)
     logins = setup_users(settings, admin, company, clock)
     readers = [login for login, role, _ in logins if role == 'reader']
@@ -1238,7 +1286,7 @@ def build(args, config_file, workdir):
     refs = load_references(settings, admin, company)
     clock.done()
 
-    clock.phase(f"4/6 {len(subs)} subscriptions with subscribers and "
+    clock.phase(f"4/7 {len(subs)} subscriptions with subscribers and "
         f"meters (batches of {args.batch})")
     create_subscriptions(settings, admin, company, subs, area_ids,
         route_ids, refs, args.batch, clock)
@@ -1246,12 +1294,17 @@ def build(args, config_file, workdir):
     clock.done(f"{len(subs)} subscriptions, "
         f"{sum(1 for s in subs if s.meter) + len(stock)} meters")
 
-    clock.phase("5/6 meter readings of the last four months and this "
+    clock.phase("5/7 meter readings of the last four months and this "
         "month (handheld files)")
     create_readings(settings, admin, company, today, args.seed, clock)
     clock.done()
 
-    clock.phase("6/6 summary")
+    clock.phase("6/7 tariff and monthly bills of the months read")
+    create_bills(settings, admin, company, today, args.seed, args.payments,
+        clock)
+    clock.done()
+
+    clock.phase("7/7 summary")
     counts = summary(settings, admin, company)
     admin_row = ('admin', 'administrator',
         password if source != 'env' else '(TRYTON_ADMIN_PASSWORD)')

@@ -22,6 +22,19 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 
+def max_params():
+    """The parameters one INSERT or UPDATE of rows may take
+
+    trytond's MAX_QUERY_PARAMS of SQLite (200) guards the depth of nested
+    expressions (long OR chains); the values of an INSERT and the branches
+    of a CASE are not nested, and SQLite since 3.32 takes 32766 host
+    parameters a statement.
+    """
+    if backend.name == 'sqlite':
+        return 30000
+    return backend.MAX_QUERY_PARAMS
+
+
 def insert(Model, vlist):
     "Insert the dicts of values of vlist and return the new ids in order"
     pool = Pool()
@@ -57,9 +70,16 @@ def insert(Model, vlist):
         return _copy(Model, names, rows)
 
     ids = []
-    size = backend.MAX_QUERY_PARAMS // (len(columns) + 1)
+    size = max_params() // (len(columns) + 1)
     for chunk in grouped_slice(rows, size):
         chunk = list(chunk)
+        if backend.name == 'sqlite' and len(chunk) > 1:
+            # one statement: SQLite numbers the rows of a statement one
+            # after the other (it writes alone)
+            cursor.execute(*table.insert(columns, chunk))
+            last = database.lastid(cursor)
+            ids.extend(range(last - len(chunk) + 1, last + 1))
+            continue
         new_ids = None
         if len(chunk) > 1 and database.has_multirow_insert():
             new_ids = database.nextid(
@@ -133,7 +153,7 @@ def update(Model, rows):
         by_names[tuple(sorted(values))].append((id_, values))
     for names, group in by_names.items():
         fields_ = [Model._fields[n] for n in names]
-        size = max(1, backend.MAX_QUERY_PARAMS // (2 * len(names) + 1))
+        size = max(1, max_params() // (2 * len(names) + 2))
         for sub in grouped_slice(group, size):
             sub = list(sub)
             values = []

@@ -689,7 +689,7 @@ class BulkPosting:
         table = Invoice.__table__()
         cursor = Transaction().connection.cursor()
         pairs = list(zip(invoice_ids, move_ids))
-        for sub in grouped_slice(pairs, backend.MAX_QUERY_PARAMS // 3):
+        for sub in grouped_slice(pairs, bulk.max_params() // 3):
             sub = list(sub)
             cursor.execute(*table.update([table.move],
                     [Case(*[(table.id == i, m) for i, m in sub])],

@@ -1310,7 +1310,7 @@ class Reading(Workflow, ModelSQL, ModelView):
             by_bill[bill].append(reading)
         # one statement per slice of readings, whatever the number of bills
         pairs = sorted(pairs)
-        for sub in grouped_slice(pairs, backend.MAX_QUERY_PARAMS // 3):
+        for sub in grouped_slice(pairs, bulk.max_params() // 3):
             sub = list(sub)
             cursor.execute(*table.update([table.bill],
                     [Case(*[(table.id == r, b) for r, b in sub])],

@@ -54,7 +54,8 @@ def setup_accounting(company):
 
 
 def create_products(revenue):
-    "Services for water (m³), a taxed meter charge, sewage and a discount"
+    """Services for water (m³), a taxed and an untaxed meter charge,
+    sewage and a discount"""
     pool = Pool()
     Category = pool.get('product.category')
     Template = pool.get('product.template')
@@ -65,7 +66,7 @@ def create_products(revenue):
     unit, = Uom.search([('symbol', '=', 'u')])
     products = {}
     for name, uom, taxes in [
-            ('water', m3, []), ('fixed', unit, [tax]),
+            ('water', m3, []), ('fixed', unit, [tax]), ('meter', unit, []),
             ('sewage', unit, []), ('welfare', unit, [])]:
         category, = Category.create([{
                     'name': name, 'accounting': True,
@@ -263,3 +264,296 @@ class BillingTestCase(_DBTestCase):
             self.assertEqual(bulk[0].due_date, dt.date(2026, 12, 3))
             numbers = [b.invoice.number for b in standard + bulk]
             self.assertEqual(len(set(numbers)), 6)
+
+
+def create_tariff(products, fee_area=None, fee_product=None):
+    """The unified domestic tariff: three blocks and a fixed charge of 42;
+    a fee for one area when asked"""
+    pool = Pool()
+    Tariff = pool.get('water.tariff')
+    components = [{
+            'kind': 'volume', 'product': products['water'].id,
+            'method': 'progressive',
+            'blocks': [('create', [
+                        {'upper': Decimal(20), 'price': Decimal('5.5')},
+                        {'upper': Decimal(40), 'price': Decimal('7.2')},
+                        {'upper': None, 'price': Decimal('9.5')}])],
+            }, {
+            'kind': 'fixed', 'product': products['meter'].id,
+            'amount': Decimal(42),
+            }]
+    if fee_area:
+        components.append({
+                'kind': 'fee', 'product': fee_product.id,
+                'amount': Decimal(10), 'areas': [('add', [fee_area.id])],
+                })
+    tariff, = Tariff.create([{
+                'code': 'T', 'name': "Tariff",
+                'versions': [('create', [{
+                                'start_date': dt.date(2020, 1, 1),
+                                'components': [('create', components)],
+                                }])],
+                }])
+    return tariff
+
+
+def connect(area, route, category, count, start=0, date=dt.date(2026, 6, 1)):
+    "count active subscriptions of route with a new meter each"
+    pool = Pool()
+    Subscription = pool.get('water.subscription')
+    subscriptions = []
+    for i in range(start, start + count):
+        party = base.create_subscriber(
+            f"مشترك {i}", phone=f'+9725980{i:05d}')
+        subscription = base.create_subscription(
+            area, route, category, party=party)
+        base.install(subscription, base.create_meter(f'B-{i:05d}'), date)
+        subscriptions.append(subscription)
+    Subscription.activate(subscriptions)
+    return subscriptions
+
+
+def read(subscriptions, month, values):
+    "Readings of month (on the 20th) for subscriptions"
+    pool = Pool()
+    Period = pool.get('water.reading.period')
+    Reading = pool.get('water.reading')
+    periods = {p.route: p for p in Period.schedule(month)}
+    periods.update({p.route: p for p in Period.search([
+                    ('start_date', '=', month)])})
+    return Reading.create([{
+                'company': s.company.id,
+                'period': periods[s.route].id,
+                'subscription': s.id,
+                'date': month.replace(day=20),
+                'value': Decimal(v),
+                } for s, v in zip(subscriptions, values)])
+
+
+def run_month(month, routes=None):
+    "A billing run of month, calculated and posted batch by batch"
+    pool = Pool()
+    Run = pool.get('water.billing.run')
+    Batch = pool.get('water.billing.batch')
+    run, = Run.create([{
+                'month': month, 'invoice_date': ISSUED,
+                'routes': [('add', [r.id for r in routes or []])],
+                }])
+    Run.calculate([run])
+    Batch.process(run.batches)
+    Run.post([Run(run.id)])
+    Batch.process(Run(run.id).batches)
+    return Run(run.id)
+
+
+class BillingRunTestCase(_DBTestCase):
+    "Billing runs: the database's guarantees, batches, queries, the bill"
+    module = 'water_utility'
+
+    def setup_utility(self, fee_on_other_area=False):
+        pool = Pool()
+        Configuration = pool.get('water.configuration')
+        Route = pool.get('water.route')
+        company, area, route, other_route, domestic = base.create_utility()
+        self.company = company
+        with set_company(company):
+            revenue, term = setup_accounting(company)
+            products = create_products(revenue)
+            fee_product = None
+            if fee_on_other_area:
+                # a product whose category has no revenue account
+                Template = pool.get('product.template')
+                Uom = pool.get('product.uom')
+                unit, = Uom.search([('symbol', '=', 'u')])
+                template, = Template.create([{
+                            'name': 'fee', 'type': 'service',
+                            'default_uom': unit.id,
+                            'products': [('create', [{}])],
+                            }])
+                fee_product, = template.products
+            tariff = create_tariff(products,
+                fee_area=other_route.area if fee_on_other_area else None,
+                fee_product=fee_product)
+            configuration = Configuration(1)
+            configuration.tariff = tariff
+            configuration.bill_payment_term = term
+            configuration.billing_start = MONTH
+            configuration.save()
+        return (company, area, route, Route(other_route.id), domestic,
+            products, fee_product)
+
+    @with_transaction()
+    def test_one_bill_a_month_by_the_database(self):
+        "A second bill of a subscription for a month is refused"
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        from trytond.model.exceptions import SQLConstraintError
+        company, area, route, _, domestic, products, _ = (
+            self.setup_utility())
+        with set_company(company):
+            subscription, = connect(area, route, domestic, 1)
+            bill, = create_bills([subscription], products)
+            # a held bill does not count: the month is still to bill
+            Bill.write([bill], {'state': 'held'})
+            create_bills([subscription], products)
+            with self.assertRaises(SQLConstraintError) as cm:
+                create_bills([subscription], products)
+            self.assertIn('already has a bill for this month',
+                cm.exception.message)
+
+    @with_transaction()
+    def test_failed_batch_isolated_then_resumed(self):
+        """A batch that fails leaves no trace and does not stop the others;
+        once the cause is fixed, Resume bills it once"""
+        pool = Pool()
+        Run = pool.get('water.billing.run')
+        Batch = pool.get('water.billing.batch')
+        Bill = pool.get('water.bill')
+        Invoice = pool.get('account.invoice')
+        Category = pool.get('product.category')
+        Template = pool.get('product.template')
+        company, area, route, other_route, domestic, products, fee = (
+            self.setup_utility(fee_on_other_area=True))
+        with set_company(company):
+            here = connect(area, route, domestic, 3)
+            there = connect(other_route.area, other_route, domestic, 2,
+                start=3)
+            read(here + there, MONTH, [10, 25, 45, 5, 30])
+            run, = Run.create([{'month': MONTH, 'invoice_date': ISSUED}])
+            Run.calculate([run])
+            Batch.process(run.batches)
+            run = Run(run.id)
+            self.assertEqual((run.state, run.bill_count), ('calculated', 5))
+            Run.post([run])
+            Batch.process(Run(run.id).batches)
+            run = Run(run.id)
+            failed, = [b for b in run.batches if b.state == 'failed']
+            self.assertEqual(failed.route, other_route)
+            self.assertIn('fee', failed.message)
+            self.assertEqual(run.state, 'posting')
+            self.assertEqual(run.posted_count, 3)
+            self.assertEqual(run.failed_count, 1)
+            # the failed batch left no invoice, move nor billed reading
+            self.assertEqual(Invoice.search([], count=True), 3)
+            self.assertEqual(Bill.search([
+                        ('route', '=', other_route.id),
+                        ('state', '=', 'calculated')], count=True), 2)
+
+            # the accountant gives the fee its revenue account
+            category, = Category.create([{
+                        'name': 'fees', 'accounting': True,
+                        'account_revenue':
+                        products['water'].account_revenue_used.id}])
+            Template.write([fee.template], {'account_category': category.id})
+            Run.resume([run])
+            Batch.process(Batch.search([('run', '=', run.id),
+                        ('state', '=', 'pending')]))
+            run = Run(run.id)
+            self.assertEqual((run.state, run.posted_count, run.failed_count),
+                ('posted', 5, 0))
+            self.assertEqual(Invoice.search([], count=True), 5)
+            # a batch processed twice posts nothing twice
+            Batch.process(run.batches)
+            self.assertEqual(Invoice.search([], count=True), 5)
+
+    @with_transaction()
+    def test_queries_do_not_grow_with_bills(self):
+        """Calculating and posting 20 bills takes the SQL statements of 5"""
+        pool = Pool()
+        Run = pool.get('water.billing.run')
+        Batch = pool.get('water.billing.batch')
+        Route = pool.get('water.route')
+        company, area, route, _, domestic, products, _ = (
+            self.setup_utility())
+        with set_company(company):
+            routes = Route.create([{
+                        'area': area.id, 'code': code, 'name': code,
+                        } for code in ['W', 'S', 'L']])
+            subscriptions, start = [], 0
+            for route_, count in zip(routes, [5, 5, 20]):
+                subscriptions.extend(
+                    connect(area, route_, domestic, count, start=start))
+                start += count
+            # each route has bills of every block, so that the first run
+            # warms every cache (messages, records) the others need
+            read(subscriptions, MONTH,
+                [[12, 25, 45, 30, 50][i % 5] for i in range(
+                        len(subscriptions))])
+            counts = []
+            for route_ in routes:
+                run, = Run.create([{'month': MONTH, 'invoice_date': ISSUED,
+                            'routes': [('add', [route_.id])]}])
+                Run.calculate([run])
+                batches = list(Run(run.id).batches)
+                with count_statements() as counter:
+                    Batch.process(batches)
+                    Run.post([Run(run.id)])
+                    Batch.process(Run(run.id).batches)
+                counts.append(counter.count)
+                run = Run(run.id)
+                self.assertEqual((run.state, run.posted_count),
+                    ('posted', len(route_.subscriptions)))
+            _, small_count, large_count = counts
+            self.assertLessEqual(large_count, small_count,
+                f"5 bills: {small_count} statements, 20: {large_count}")
+
+    @with_transaction()
+    def test_bill_pdf_reads_back(self):
+        """The PDF bill carries the amount due and a QR code a phone reads:
+        the subscription, the amount and the bill number"""
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        Report = pool.get('water.bill', type='report')
+        company, area, route, _, domestic, products, _ = (
+            self.setup_utility())
+        with set_company(company):
+            subscription, = connect(area, route, domestic, 1)
+            read([subscription], MONTH, [25])
+            run = run_month(MONTH)
+            bill, = Bill.search([('run', '=', run.id)])
+            self.assertEqual(bill.total_due, Decimal('188.00'))
+            extension, content, _, _ = Report.execute([bill.id], {})
+        self.assertEqual(extension, 'pdf')
+        import pypdfium2
+        import zxingcpp
+        document = pypdfium2.PdfDocument(content)
+        self.assertEqual(len(document), 1)
+        page = document[0]
+        text = page.get_textpage().get_text_range()
+        self.assertIn('188.00', text)
+        self.assertIn(subscription.number, text)
+        image = page.render(scale=3).to_pil()
+        codes = zxingcpp.read_barcodes(image)
+        self.assertEqual([c.text for c in codes], [
+                f'water:{subscription.number}?amount=188.00'
+                f'&bill={bill.invoice.number}&due=2026-12-03'])
+
+
+class count_statements:
+    "Count the SQL statements the transaction's connection executes"
+
+    def __enter__(self):
+        from trytond import backend
+        self.count = 0
+        connection = Transaction().connection
+        if backend.name == 'sqlite':
+            connection.set_trace_callback(self.trace)
+            self.restore = lambda: connection.set_trace_callback(None)
+        else:
+            from trytond.backend.postgresql import database
+            execute = database.LoggingCursor.execute
+            counter = self
+
+            def counting(cursor, query, params=None, **kwargs):
+                counter.count += 1
+                return execute(cursor, query, params, **kwargs)
+            database.LoggingCursor.execute = counting
+            self.restore = lambda: setattr(
+                database.LoggingCursor, 'execute', execute)
+        return self
+
+    def trace(self, statement):
+        self.count += 1
+
+    def __exit__(self, *args):
+        self.restore()
