@@ -22,7 +22,7 @@ from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.operators import Equal
 
-from trytond import backend
+from trytond import backend, config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -359,16 +359,19 @@ class Run(Workflow, ModelSQL, ModelView):
         cls.update_state(runs)
 
     @classmethod
-    def update_state(cls, runs):
+    def update_state(cls, runs, lock=False):
         """Move the runs whose batches are all done to the next state
 
-        The runs are locked: workers finishing their batches at the same
-        moment see each other's work.
+        Without lock, the transaction sees the batches as they were when it
+        started: two workers finishing the last batches at the same moment
+        each see the other's as pending.  check_state() runs once they have
+        committed and locks the runs.
         """
         pool = Pool()
         Batch = pool.get('water.billing.batch')
         runs = cls.browse([r.id for r in runs])
-        cls.lock(runs)
+        if lock:
+            cls.lock(runs)
         open_runs = {b.run.id for b in Batch.search([
                     ('run', 'in', [r.id for r in runs]),
                     ('state', '!=', 'done'),
@@ -380,6 +383,21 @@ class Run(Workflow, ModelSQL, ModelView):
             cls.finish_calculation(calculated)
         if posted:
             cls.finish_posting(posted)
+
+    @classmethod
+    def check_state(cls, database, user, context, run_ids):
+        "Update the state of runs in a transaction of its own, locked"
+        extras = {}
+        while True:
+            with Transaction().start(database, user, context=context,
+                    **extras) as transaction:
+                try:
+                    cls.update_state(cls.browse(run_ids), lock=True)
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+            break
 
     @classmethod
     @Workflow.transition('calculated')
@@ -523,6 +541,12 @@ class Batch(ModelSQL, ModelView):
                     })
         if runs:
             Run.update_state(list(runs))
+            if config.getboolean('queue', 'worker', default=False):
+                # workers run side by side: check again once committed
+                transaction = Transaction()
+                transaction.atexit(Run.check_state,
+                    transaction.database.name, transaction.user,
+                    dict(transaction.context), [r.id for r in runs])
 
 
 class Bill(Workflow, ModelSQL, ModelView):
@@ -842,19 +866,49 @@ class Bill(Workflow, ModelSQL, ModelView):
         from . import posting
         if not bills:
             return bills
-        cls.lock(bills)
+        if invoice_date is None:
+            invoice_date = Date.today()
+        cls._lock_posting(bills, invoice_date)
         bills = [b for b in cls.browse([b.id for b in bills])
             if b.state == 'calculated']
         if not bills:
             return bills
-        if invoice_date is None:
-            invoice_date = Date.today()
         if bulk_posting:
             invoices = posting.post_bulk(bills, invoice_date)
         else:
             invoices = posting.post_standard(bills, invoice_date)
         cls._after_post(bills, invoices)
         return bills
+
+    @classmethod
+    def _lock_posting(cls, bills, invoice_date):
+        """Take at once the locks the posting needs: the bills (two workers
+        never post one bill) and the sequences that number the invoices and
+        the moves
+
+        Tryton takes a lock by starting the transaction again with it: the
+        sooner, the less work is done twice.
+        """
+        pool = Pool()
+        Journal = pool.get('account.journal')
+        MoveLine = pool.get('account.move.line')
+        Period = pool.get('account.period')
+        cls.lock(bills)
+        journal = Journal.find({'type': 'revenue'})
+        by_model = defaultdict(set)
+        for company in {b.company for b in bills}:
+            period = Period.find(company, date=invoice_date)
+            by_model[period.move_sequence_used.__class__].add(
+                period.move_sequence_used.id)
+            for invoice_sequence in period.fiscalyear.invoice_sequences:
+                for sequence in [invoice_sequence.out_invoice_sequence,
+                        invoice_sequence.out_credit_note_sequence]:
+                    if sequence:
+                        by_model[sequence.__class__].add(sequence.id)
+            if journal:
+                MoveLine.check_journal_period_modify(period, journal)
+        for Sequence, ids in by_model.items():
+            Sequence.lock(Sequence.browse(list(ids)))
 
     @classmethod
     def _after_post(cls, bills, invoices):
