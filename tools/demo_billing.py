@@ -183,7 +183,7 @@ def bill_month(month, today):
     pool = Pool()
     Run = pool.get('water.billing.run')
     issue = add_months(month, 1).replace(day=3)
-    run, = Run.create([{'month': month, 'invoice_date': min(issue, today)}])
+    run, = Run.create([{'month': month, 'invoice_date': issue}])
     Run.calculate([run])
     return run.id, issue <= today
 

@@ -1262,7 +1262,7 @@ class RunTotal(ModelSQL, ModelView):
     kind = fields.Selection('get_kinds', "Kind", readonly=True, sort=False)
     product = fields.Many2One('product.product', "Product", readonly=True)
     bills = fields.Integer("Bills", readonly=True)
-    quantity = fields.Numeric("Quantity", digits=(16, 3), readonly=True)
+    quantity = fields.Numeric("Volume (m³)", digits=(16, 3), readonly=True)
     amount = Monetary(
         "Amount", currency='currency', digits='currency', readonly=True)
     currency = fields.Function(
@@ -1296,7 +1296,10 @@ class RunTotal(ModelSQL, ModelView):
             line.kind.as_('kind'),
             line.product.as_('product'),
             Count(bill.id, distinct=True).as_('bills'),
-            Sum(line.quantity).as_('quantity'),
+            # m³: what was billed by volume (blocks, sewage per m³)
+            Sum(Case((line.kind.in_([rating.VOLUME, rating.SEWAGE])
+                        & (line.percentage == Null), line.quantity),
+                    else_=Null)).as_('quantity'),
             Sum(line.amount).as_('amount'),
             where=bill.state.in_(['calculated', 'posted'])
             & (bill.run != Null),
