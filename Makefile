@@ -74,7 +74,8 @@ install: $(INSTALLED) system
 # Debian libraries WeasyPrint needs to print bills and route sheets: pango
 # draws the text; harfbuzz-subset embeds only the glyphs used (without it
 # fontTools subsets the fonts in Python, about 20 times slower).  Installed
-# with apt-get when missing and make runs as root; otherwise say what to do.
+# with apt-get when missing and make runs as root (waiting for another
+# apt-get to finish); otherwise say what to do.
 SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 \
 	libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
 	libharfbuzz-subset.so.0:libharfbuzz-subset0
@@ -86,9 +87,11 @@ system:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian packages:$$missing"; \
-			apt-get install -y -q --no-install-recommends $$missing >/dev/null \
-				|| { apt-get update -q >/dev/null && \
-					apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
+			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
+				$$missing >/dev/null \
+				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
+					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
+					--no-install-recommends $$missing >/dev/null; }; \
 		else \
 			echo "WARNING: missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; \
 		fi; \

@@ -84,6 +84,19 @@ def savepoint(name):
         cursor.execute(f'RELEASE SAVEPOINT "{name}"')
 
 
+class _Locks(TransactionError):
+    "Start the transaction again with every lock the errors asked for"
+
+    def __init__(self, errors):
+        super().__init__()
+        self.errors = errors
+
+    def fix(self, extras):
+        super().fix(extras)
+        for error in self.errors:
+            error.fix(extras)
+
+
 class Run(Workflow, ModelSQL, ModelView):
     "Billing Run"
     __name__ = 'water.billing.run'
@@ -310,11 +323,14 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _enqueue(cls, batches):
+        "Hand each batch to the queue as a task of its own"
         pool = Pool()
         Batch = pool.get('water.billing.batch')
-        with Transaction().set_context(
-                queue_name='water_billing', queue_batch=1):
-            Batch.__queue__.process(batches)
+        # one task a batch, worker or not: a task runs in one transaction,
+        # and a transaction that must lock starts again from its beginning
+        with Transaction().set_context(queue_name='water_billing'):
+            for batch in batches:
+                Batch.__queue__.process([batch])
 
     @classmethod
     @ModelView.button
@@ -846,57 +862,78 @@ class Bill(Workflow, ModelSQL, ModelView):
     @classmethod
     def post_run_route(cls, run, route):
         "Post the calculated bills of run on route"
-        bills = cls.search([
-                ('run', '=', run.id),
-                ('route', '=', route.id),
-                ('state', '=', 'calculated'),
-                ])
-        return cls.post(bills, invoice_date=run.invoice_date)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.run == run.id) & (table.route == route.id)
+                & (table.state == 'calculated')))
+        return cls.post([i for i, in cursor], invoice_date=run.invoice_date)
 
     @classmethod
-    @Workflow.transition('posted')
     def post(cls, bills, invoice_date=None, bulk_posting=True):
-        """Post bills as customer invoices
+        """Post the calculated bills (records or ids) as customer invoices
+        and return the ids of those posted
 
         Posted in bulk (posting.py) unless bulk_posting is False: Tryton's
-        own Invoice.post, which gives the same ledger, bill by bill.
+        own Invoice.post, which gives the same ledger, bill by bill.  The
+        bills are read as plain values: a batch holds hundreds.
         """
         pool = Pool()
         Date = pool.get('ir.date')
         from . import posting
-        if not bills:
-            return bills
+        ids = [int(b) for b in bills]
+        if not ids:
+            return []
         if invoice_date is None:
             invoice_date = Date.today()
-        cls._lock_posting(bills, invoice_date)
-        bills = [b for b in cls.browse([b.id for b in bills])
-            if b.state == 'calculated']
-        if not bills:
-            return bills
+        cls._lock_posting(ids, invoice_date)
+        rows = [r for r in cls._posting_rows(ids) if r.state == 'calculated']
+        if not rows:
+            return []
         if bulk_posting:
-            invoices = posting.post_bulk(bills, invoice_date)
+            invoices = posting.post_bulk(rows, invoice_date)
         else:
-            invoices = posting.post_standard(bills, invoice_date)
-        cls._after_post(bills, invoices)
-        return bills
+            invoices = posting.post_standard(
+                cls.browse([r.id for r in rows]), invoice_date)
+        cls._after_post(rows, invoices)
+        return [r.id for r in rows]
 
     @classmethod
-    def _lock_posting(cls, bills, invoice_date):
+    def _posting_rows(cls, ids):
+        "The bills as posting needs them: id, company, subscription, state"
+        from .posting import _Row
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = []
+        for sub in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.id, table.company, table.subscription, table.state,
+                    where=fields.SQL_OPERATORS['in'](table.id, list(sub))))
+            result.extend(_Row(zip(
+                        ['id', 'company', 'subscription', 'state'], r))
+                for r in cursor)
+        order = {i: n for n, i in enumerate(ids)}
+        return sorted(result, key=lambda r: order[r.id])
+
+    @classmethod
+    def _lock_posting(cls, ids, invoice_date):
         """Take at once the locks the posting needs: the bills (two workers
         never post one bill) and the sequences that number the invoices and
         the moves
 
-        Tryton takes a lock by starting the transaction again with it: the
-        sooner, the less work is done twice.
+        Tryton takes a lock by starting the transaction again with it: all
+        of them are asked for at once, before any work.
         """
         pool = Pool()
+        Company = pool.get('company.company')
         Journal = pool.get('account.journal')
         MoveLine = pool.get('account.move.line')
         Period = pool.get('account.period')
-        cls.lock(bills)
+        to_lock = [(cls, ids)]
         journal = Journal.find({'type': 'revenue'})
         by_model = defaultdict(set)
-        for company in {b.company for b in bills}:
+        companies = {r.company for r in cls._posting_rows(ids)}
+        for company in Company.browse(list(companies)):
             period = Period.find(company, date=invoice_date)
             by_model[period.move_sequence_used.__class__].add(
                 period.move_sequence_used.id)
@@ -907,13 +944,20 @@ class Bill(Workflow, ModelSQL, ModelView):
                         by_model[sequence.__class__].add(sequence.id)
             if journal:
                 MoveLine.check_journal_period_modify(period, journal)
-        for Sequence, ids in by_model.items():
-            Sequence.lock(Sequence.browse(list(ids)))
+        to_lock.extend((Model, list(i)) for Model, i in by_model.items())
+        errors = []
+        for Model, model_ids in to_lock:
+            try:
+                Model.lock(Model.browse(model_ids))
+            except TransactionError as error:
+                errors.append(error)
+        if errors:
+            raise _Locks(errors)
 
     @classmethod
     def _after_post(cls, bills, invoices):
         """Link the posted invoices, mark the readings billed and record
-        the bills' balances from the ledger"""
+        the bills' balances from the ledger (bills: _posting_rows)"""
         pool = Pool()
         Reading = pool.get('water.reading')
         LedgerLine = pool.get('water.bill.ledger_line')
@@ -1185,7 +1229,10 @@ class LedgerLine(ModelSQL, ModelView):
         line = MoveLine.__table__()
         move = Move.__table__()
         journal = Journal.__table__()
-        bill_of = {b.subscription.id: b for b in bills}
+        Company = pool.get('company.company')
+        bill_of = {int(b.subscription): b for b in bills}
+        currencies = {c.id: c.currency for c in Company.browse(
+                list({int(b.company) for b in bills}))}
         own_moves = {v['move']: bill_id for bill_id, v in invoices.items()}
         previous = defaultdict(Decimal)
         new = defaultdict(list)
@@ -1197,7 +1244,8 @@ class LedgerLine(ModelSQL, ModelView):
                     group_by=[shown.subscription]))
             for subscription, amount in cursor:
                 previous[subscription] = Decimal(str(amount or 0))
-            cursor.execute(*line.join(move, condition=line.move == move.id
+            bulk.execute_planned(cursor, *line.join(move,
+                    condition=line.move == move.id
                     ).join(journal, condition=move.journal == journal.id
                     ).select(
                     line.id, line.water_subscription, move.id, journal.type,
@@ -1214,7 +1262,7 @@ class LedgerLine(ModelSQL, ModelView):
                 new[row[1]].append(row)
         to_create, result = [], {}
         for subscription, bill in bill_of.items():
-            currency = bill.company.currency
+            currency = currencies[int(bill.company)]
             values = {
                 'previous_balance': currency.round(previous[subscription]),
                 'payments': Decimal(0),
@@ -1436,33 +1484,43 @@ class BillingContext:
             'previous_value', 'consumption', 'source', 'previous',
             'exceptions']
         counted, unresolved = defaultdict(list), defaultdict(list)
-        where = (period.start_date <= self.month) & (reading.bill == Null)
-        if self.billing_start:
-            # the system it replaced billed the months before
-            where &= period.start_date >= self.billing_start
+        # by subscription only, through the partial index of the readings
+        # not billed: a join on the periods lets a planner with stale
+        # statistics walk every period and every reading not billed
+        rows = []
         for sub in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*reading.join(period,
-                    condition=reading.period == period.id
-                    ).join(installation, 'LEFT',
+            bulk.execute_planned(cursor, *reading.join(installation, 'LEFT',
                     condition=reading.installation == installation.id
                     ).select(
-                    *[getattr(reading, n) for n in names],
+                    *[getattr(reading, n) for n in names + ['period']],
                     installation.meter,
                     where=fields.SQL_OPERATORS['in'](
                         reading.subscription, list(sub))
-                    & where & reading.state.in_(['valid'] + UNRESOLVED),
+                    & (reading.bill == Null)
+                    & reading.state.in_(['valid'] + UNRESOLVED),
                     order_by=[reading.date.asc, reading.id.asc]))
-            for row in cursor:
-                values = dict(zip(names + ['meter'], row))
-                if isinstance(values['date'], str):
-                    values['date'] = dt.date.fromisoformat(values['date'])
-                for name in ['value', 'previous_value', 'consumption']:
-                    if values[name] is not None:
-                        values[name] = Decimal(str(values[name]))
-                if values['state'] == 'valid':
-                    counted[values['subscription']].append(values)
-                else:
-                    unresolved[values['subscription']].append(values)
+            rows.extend(dict(zip(names + ['period', 'meter'], r))
+                for r in cursor)
+        months = {}
+        for sub in grouped_slice(list({r['period'] for r in rows}),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*period.select(period.id, period.start_date,
+                    where=fields.SQL_OPERATORS['in'](period.id, list(sub))))
+            months.update((i, _date(d)) for i, d in cursor)
+        for values in rows:
+            month = months[values['period']]
+            if month > self.month or (
+                    # the system it replaced billed the months before
+                    self.billing_start and month < self.billing_start):
+                continue
+            values['date'] = _date(values['date'])
+            for name in ['value', 'previous_value', 'consumption']:
+                if values[name] is not None:
+                    values[name] = Decimal(str(values[name]))
+            if values['state'] == 'valid':
+                counted[values['subscription']].append(values)
+            else:
+                unresolved[values['subscription']].append(values)
         return counted, unresolved
 
     def _periods(self, routes):

@@ -11,8 +11,7 @@ so that it runs.
 """
 from collections import defaultdict
 
-from sql import Cast, Column
-from sql.conditionals import Case
+from sql import Cast, Column, Values
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
@@ -20,6 +19,20 @@ from trytond.model import fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
+
+
+def execute_planned(cursor, query, params=()):
+    """Execute a query planned for its values each time
+
+    psycopg prepares a statement run more than five times, and PostgreSQL
+    then plans it once for any value: a list of ids the size of a route
+    and a partial index whose condition the values match go unseen, and
+    the generic plan may scan the whole table.
+    """
+    if backend.name == 'postgresql':
+        cursor.execute(query, params, prepare=False)
+    else:
+        cursor.execute(query, params)
 
 
 def max_params():
@@ -153,23 +166,25 @@ def update(Model, rows):
         by_names[tuple(sorted(values))].append((id_, values))
     for names, group in by_names.items():
         fields_ = [Model._fields[n] for n in names]
-        size = max(1, max_params() // (2 * len(names) + 2))
+        size = max(1, max_params() // (len(names) + 1))
         for sub in grouped_slice(group, size):
-            sub = list(sub)
-            values = []
-            for name, field in zip(names, fields_):
-                case = Case(*[(table.id == i, field.sql_format(v[name]))
-                        for i, v in sub])
-                if backend.name != 'sqlite':
-                    # all branches may be NULL: say what the column is
-                    case = Cast(case, field.sql_type().base)
-                values.append(case)
+            # UPDATE … FROM (VALUES (id, v1, …), …): one statement, each
+            # row matched by its id
+            values = Values([[i] + [f.sql_format(v[n])
+                            for n, f in zip(names, fields_)]
+                    for i, v in sub])
+            columns = [Column(values, f'column{i}')
+                for i in range(2, len(names) + 2)]
+            if backend.name != 'sqlite':
+                # a column of NULLs only is text to PostgreSQL
+                columns = [Cast(c, f.sql_type().base)
+                    for c, f in zip(columns, fields_)]
             cursor.execute(*table.update(
                     [Column(table, n) for n in names]
                     + [table.write_uid, table.write_date],
-                    values + [transaction.user, CurrentTimestamp()],
-                    where=fields.SQL_OPERATORS['in'](
-                        table.id, [i for i, _ in sub])))
+                    columns + [transaction.user, CurrentTimestamp()],
+                    from_=[values],
+                    where=table.id == Column(values, 'column1')))
     transaction.counter += 1
     ids = [i for i, _ in rows]
     for cache in transaction.cache.values():

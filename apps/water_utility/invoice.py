@@ -28,7 +28,12 @@ class Invoice(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.water_subscription, Index.Range())))
+        cls._sql_indexes.update({
+                Index(t, (t.water_subscription, Index.Range())),
+                # posting checks no invoice of a sequence is dated later
+                Index(t, (t.sequence, Index.Equality()),
+                    (t.invoice_date, Index.Range())),
+                })
 
     def _get_move_line(self, date, amount):
         line = super()._get_move_line(date, amount)

@@ -14,7 +14,6 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql import Null
-from sql.conditionals import Case
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -172,13 +171,16 @@ def post_bulk(bills, invoice_date):
     if not bills:
         return []
     if PaymentMeanRule.search([], limit=1):
-        return post_standard(bills, invoice_date)
+        return post_standard(
+            pool.get('water.bill').browse([b.id for b in bills]),
+            invoice_date)
     posting = BulkPosting(bills, invoice_date)
     result = posting.post()
-    others = [b for b in bills if b.id not in result]
+    others = [b.id for b in bills if b.id not in result]
     if others:
-        result.update(zip([b.id for b in others],
-                post_standard(others, invoice_date)))
+        Bill = pool.get('water.bill')
+        result.update(zip(others,
+                post_standard(Bill.browse(others), invoice_date)))
     return [result[b.id] for b in bills]
 
 
@@ -241,11 +243,12 @@ class BulkPosting:
     def __init__(self, bills, invoice_date):
         pool = Pool()
         Bill = pool.get('water.bill')
+        Company = pool.get('company.company')
         Line = pool.get('water.bill.line')
         Subscription = pool.get('water.subscription')
         self.invoice_date = invoice_date
-        company, = {b.company for b in bills}
-        self.company = company
+        company, = {int(b.company) for b in bills}
+        self.company = company = Company(company)
         self.currency = company.currency
         ids = [b.id for b in bills]
         bill = Bill.__table__()
@@ -686,14 +689,8 @@ class BulkPosting:
                 for move_line_id, group in zip(move_line_ids, tax_lines)
                 for t in group])
         # the invoices point to their moves
-        table = Invoice.__table__()
-        cursor = Transaction().connection.cursor()
-        pairs = list(zip(invoice_ids, move_ids))
-        for sub in grouped_slice(pairs, bulk.max_params() // 3):
-            sub = list(sub)
-            cursor.execute(*table.update([table.move],
-                    [Case(*[(table.id == i, m) for i, m in sub])],
-                    where=_in(table.id, [i for i, _ in sub])))
+        bulk.update(Invoice, [(i, {'move': m})
+                for i, m in zip(invoice_ids, move_ids)])
         result = {}
         for invoice_id, move_id, invoice in zip(
                 invoice_ids, move_ids, invoices):

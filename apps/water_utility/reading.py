@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from sql import Column, Null, NullsLast
 from sql.aggregate import Count, Max
-from sql.conditionals import Case
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -614,6 +613,10 @@ class Reading(Workflow, ModelSQL, ModelView):
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['held', 'inspection'])),
                 Index(t, (t.bill, Index.Range())),
+                # what billing looks for: the readings not billed yet
+                Index(t, (t.subscription, Index.Range()),
+                    where=(t.bill == Null) & t.state.in_(
+                        ['valid', 'draft', 'held', 'inspection', 'reread'])),
                 })
         cls._order = [('date', 'DESC'), ('time', 'DESC NULLS LAST'),
             ('id', 'DESC')]
@@ -1303,19 +1306,8 @@ class Reading(Workflow, ModelSQL, ModelView):
     @classmethod
     def link_bills(cls, pairs):
         "Link readings to the bill of each (reading id, bill id)"
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        by_bill = defaultdict(list)
-        for reading, bill in pairs:
-            by_bill[bill].append(reading)
-        # one statement per slice of readings, whatever the number of bills
-        pairs = sorted(pairs)
-        for sub in grouped_slice(pairs, bulk.max_params() // 3):
-            sub = list(sub)
-            cursor.execute(*table.update([table.bill],
-                    [Case(*[(table.id == r, b) for r, b in sub])],
-                    where=fields.SQL_OPERATORS['in'](
-                        table.id, [r for r, _ in sub])))
+        # computed by billing: written without reading them back
+        bulk.update(cls, [(r, {'bill': b}) for r, b in pairs])
 
     @classmethod
     def mark_billed(cls, bills):
