@@ -16,7 +16,9 @@ the statements per bill must not grow with the size of the run.  Then the
 time to render --pdf bills to PDF, one document each.
 
 --workers N hands the batches to N trytond-worker processes (PostgreSQL:
-the queue needs LISTEN/NOTIFY) instead of running them in this process.
+the queue needs LISTEN/NOTIFY) instead of running them in this process;
+the workers are started, and listening, before the first run, as a
+utility's workers always are.
 
 Use PostgreSQL (TRYTOND_DATABASE__URI=postgresql://...): the figures on
 SQLite are only indicative.  The tables are analyzed before each run, as
@@ -26,9 +28,11 @@ import argparse
 import datetime as dt
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,15 +163,9 @@ def run_billing(args, settings, admin, company, month, route_ids, counter):
 
 
 def queue_to_workers(args, settings, admin, company, run_id, stage):
-    "Click the stage's button and wait until trytond-worker processes are done"
+    "Click the stage's button and wait until the workers are done"
     from trytond import config
     from trytond.pool import Pool
-    env = dict(os.environ, TRYTOND_QUEUE__WORKER='True')
-    command = [str(Path(sys.executable).parent / 'trytond-worker'),
-        '-c', args.config, '-d', args.database, '-n', '1']
-    workers = [subprocess.Popen(command, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(args.workers)]
 
     def click():
         Run = Pool().get('water.billing.run')
@@ -185,10 +183,39 @@ def queue_to_workers(args, settings, admin, company, run_id, stage):
             time.sleep(0.2)
     finally:
         config.set('queue', 'worker', 'False')
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait()
+
+
+@contextmanager
+def workers(args, settings, admin, company):
+    """Run args.workers trytond-worker processes, ready before the first
+    run: a utility's workers run all the time"""
+    from trytond.transaction import Transaction
+    if not args.workers:
+        yield
+        return
+    env = dict(os.environ, TRYTOND_QUEUE__WORKER='True')
+    command = [str(Path(sys.executable).parent / 'trytond-worker'),
+        '-c', args.config, '-d', args.database, '-n', '1']
+    # a session each: the worker's pool processes are stopped with it
+    processes = [subprocess.Popen(command, env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(args.workers)]
+
+    def listening():
+        cursor = Transaction().connection.cursor()
+        cursor.execute("SELECT COUNT(*) FROM pg_stat_activity "
+            "WHERE datname = %s AND query LIKE 'LISTEN%%'", (args.database,))
+        return cursor.fetchone()[0]
+    try:
+        while in_transaction(settings, admin, company, listening,
+                readonly=True) < args.workers:
+            time.sleep(0.2)
+        yield
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait()
 
 
 def render_pdfs(settings, admin, company, run_id, count):
@@ -256,34 +283,39 @@ def main():
         f"{'calc s':>7} {'calc/s':>7} {'q/bill':>6} "
         f"{'post s':>7} {'post/s':>7} {'q/bill':>6} {'total/s':>8}")
     last_run = None
-    for label, size in [('small', args.small), ('full', None)]:
-        def prepare(month=month, size=size):
-            ensure_fiscal_year(add_months(month, 1))
-            meters = demo_readings.load_meters(rng)
-            read_month(month, rng, meters)
-            if backend.name == 'postgresql':
-                # the statistics autovacuum keeps: this machine's server
-                # runs with autovacuum off, and a planner that believes a
-                # table of 400,000 lines empty scans it for every batch
-                Transaction().connection.cursor().execute('ANALYZE')
-            return routes_for(size)
-        route_ids = in_transaction(
-            settings, admin_id, company_id, prepare)
-        figures = run_billing(args, settings, admin_id, company_id, month,
-            route_ids, counter)
-        state, bills, held, posted, failed = figures['outcome']
-        calc_s, calc_q = figures['calculate']
-        post_s, post_q = figures['post']
-        print(f"{label:>6} {month:%Y-%m} {posted:>6} {held:>5} "
-            f"{calc_s:>7.2f} {bills / calc_s:>7.0f} "
-            f"{calc_q / max(bills, 1):>6.2f} "
-            f"{post_s:>7.2f} {posted / post_s:>7.0f} "
-            f"{post_q / max(posted, 1):>6.2f} "
-            f"{posted / (calc_s + post_s):>8.0f}"
-            + (f"  {failed} batches failed" if failed else "")
-            + ("" if state == 'posted' else f"  run {state}"), flush=True)
-        last_run = figures['run']
-        month = add_months(month, 1)
+    with workers(args, settings, admin_id, company_id):
+        for label, size in [('small', args.small), ('full', None)]:
+            def prepare(month=month, size=size):
+                ensure_fiscal_year(add_months(month, 1))
+                meters = demo_readings.load_meters(rng)
+                read_month(month, rng, meters)
+                if backend.name == 'postgresql':
+                    # the statistics autovacuum keeps: this machine's server
+                    # runs with autovacuum off, and a planner that believes a
+                    # table of 400,000 lines empty scans it for every batch
+                    Transaction().connection.cursor().execute('ANALYZE')
+                return routes_for(size)
+            route_ids = in_transaction(
+                settings, admin_id, company_id, prepare)
+            figures = run_billing(args, settings, admin_id, company_id, month,
+                route_ids, counter)
+            state, bills, held, posted, failed = figures['outcome']
+            calc_s, calc_q = figures['calculate']
+            post_s, post_q = figures['post']
+            if args.workers:
+                # the statements run in the workers, out of this count
+                calc_q = post_q = '-'
+            else:
+                calc_q = f'{calc_q / max(bills, 1):.2f}'
+                post_q = f'{post_q / max(posted, 1):.2f}'
+            print(f"{label:>6} {month:%Y-%m} {posted:>6} {held:>5} "
+                f"{calc_s:>7.2f} {bills / calc_s:>7.0f} {calc_q:>6} "
+                f"{post_s:>7.2f} {posted / post_s:>7.0f} {post_q:>6} "
+                f"{posted / (calc_s + post_s):>8.0f}"
+                + (f"  {failed} batches failed" if failed else "")
+                + ("" if state == 'posted' else f"  run {state}"), flush=True)
+            last_run = figures['run']
+            month = add_months(month, 1)
     if args.pdf:
         count, seconds, sizes = render_pdfs(
             settings, admin_id, company_id, last_run, args.pdf)

@@ -678,10 +678,11 @@ def in_transaction(settings, user, company, func, readonly=False,
                 transaction.rollback()
             else:
                 transaction.commit()
-            tasks = list(transaction.tasks)
-            transaction.tasks.clear()
-        for task_id in tasks:
-            run_task(settings.database, task_id)
+            tasks = transaction.tasks
+        # like trytond's dispatcher: a task may queue others (a billing
+        # run's postings follow one another)
+        while tasks:
+            run_task(settings.database, tasks.pop(0))
         return result
 
 

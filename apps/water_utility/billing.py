@@ -40,6 +40,8 @@ from .exceptions import BillError, BillingError
 from .reading import month_bounds
 
 logger = logging.getLogger(__name__)
+# times a worker looks again at a run another worker is checking
+CHECK_STATE_RETRY = 10
 
 # readings that hold the bill of their subscription until resolved
 UNRESOLVED = ['draft', 'held', 'inspection', 'reread']
@@ -323,14 +325,30 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _enqueue(cls, batches):
-        "Hand each batch to the queue as a task of its own"
+        """Hand the batches to the queue, each as a task of its own: the
+        calculations all at once, the postings of a run one after the other
+
+        A task runs in one transaction, and a transaction that must lock
+        starts again from its beginning.  Posting numbers the invoices and
+        moves from gapless sequences, locked until the batch commits: two
+        workers posting side by side would only wait for each other (and
+        Tryton's queue puts a task that cannot lock off for seconds), so
+        each posted batch queues the next one (Batch.process).
+        """
         pool = Pool()
         Batch = pool.get('water.billing.batch')
-        # one task a batch, worker or not: a task runs in one transaction,
-        # and a transaction that must lock starts again from its beginning
+        first_posting = {}
+        tasks = []
+        for batch in sorted(batches, key=lambda b: b.id):
+            if batch.stage != 'post':
+                tasks.append(batch)
+            elif batch.run.id not in first_posting:
+                first_posting[batch.run.id] = batch
+                tasks.append(batch)
         with Transaction().set_context(queue_name='water_billing'):
-            for batch in batches:
-                Batch.__queue__.process([batch])
+            for batch in tasks:
+                # a task late in the queue does not take a later stage
+                Batch.__queue__.process([batch], batch.stage)
 
     @classmethod
     @ModelView.button
@@ -402,18 +420,38 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def check_state(cls, database, user, context, run_ids):
-        "Update the state of runs in a transaction of its own, locked"
-        extras = {}
+        """Update the state of runs in a transaction of its own, locked
+
+        Called when a batch's transaction has ended, while it is still the
+        current one: a new transaction is asked for explicitly.  Nothing
+        may escape from here: the queue would take it for the batch's
+        failure and run the committed batch again.
+        """
+        extras, attempt = {}, 0
         while True:
-            with Transaction().start(database, user, context=context,
-                    **extras) as transaction:
-                try:
-                    cls.update_state(cls.browse(run_ids), lock=True)
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
+            try:
+                with Transaction(new=True).start(database, user,
+                        context=context, **extras) as transaction:
+                    try:
+                        cls.update_state(cls.browse(run_ids), lock=True)
+                    except TransactionError as error:
+                        transaction.rollback()
+                        error.fix(extras)
+                        continue
+                return
+            except backend.DatabaseOperationalError:
+                # another worker checks the run at this moment: wait for
+                # it, then look again at what it committed
+                attempt += 1
+                if attempt <= CHECK_STATE_RETRY:
+                    time.sleep(0.05 * attempt)
                     continue
-            break
+                logger.warning("billing runs %s not checked", run_ids,
+                    exc_info=True)
+                return
+            except Exception:
+                logger.exception("billing runs %s not checked", run_ids)
+                return
 
     @classmethod
     @Workflow.transition('calculated')
@@ -505,20 +543,22 @@ class Batch(ModelSQL, ModelView):
         return 'calculate'
 
     @classmethod
-    def process(cls, batches):
-        """Calculate or post the bills of each batch
+    def process(cls, batches, stage=None):
+        """Calculate or post the bills of each batch (at stage)
 
         The task of the queue (or of the web process without worker).
         """
         pool = Pool()
         Run = pool.get('water.billing.run')
         Bill = pool.get('water.bill')
-        runs = set()
+        runs, posted = set(), []
         # a batch queued twice is processed once
         for batch in cls.browse([b.id for b in batches]):
-            if batch.state == 'done':
+            if batch.state == 'done' or stage not in {None, batch.stage}:
                 continue
             runs.add(batch.run)
+            if batch.stage == 'post':
+                posted.append(batch)
             started = time.monotonic()
             try:
                 with savepoint('water_billing_batch'):
@@ -555,6 +595,14 @@ class Batch(ModelSQL, ModelView):
                     'duration': dt.timedelta(
                         seconds=time.monotonic() - started),
                     })
+        if posted:
+            # the next posting of each run, once this one is committed
+            Run._enqueue(cls.search([
+                        ('run', 'in', list({b.run.id for b in posted})),
+                        ('stage', '=', 'post'),
+                        ('state', '=', 'pending'),
+                        ('id', 'not in', [b.id for b in batches]),
+                        ], order=[('id', 'ASC')]))
         if runs:
             Run.update_state(list(runs))
             if config.getboolean('queue', 'worker', default=False):

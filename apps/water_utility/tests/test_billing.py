@@ -8,8 +8,10 @@ from sql import Column
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
+from trytond import backend, config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    CONTEXT, DB_NAME, _DBTestCase, with_transaction)
 from trytond.transaction import Transaction
 
 # the module, not its names: a TestCase imported here would run twice
@@ -457,6 +459,46 @@ class BillingRunTestCase(_DBTestCase):
             self.assertEqual(Invoice.search([], count=True), 5)
 
     @with_transaction()
+    def test_postings_queued_one_after_the_other(self):
+        """A run's calculations are queued at once, its postings one after
+        the other: gapless numbering would make two side by side wait"""
+        pool = Pool()
+        Run = pool.get('water.billing.run')
+        Batch = pool.get('water.billing.batch')
+        Queue = pool.get('ir.queue')
+        company, area, route, other_route, domestic, products, _ = (
+            self.setup_utility())
+
+        def queued():
+            tasks = Queue.search([('name', '=', 'water_billing'),
+                    ('finished_at', '=', None)], order=[('id', 'ASC')])
+            batches = [Batch(i) for t in tasks for i in t.data['instances']]
+            Queue.delete(tasks)
+            return batches
+        with set_company(company):
+            subscriptions = (connect(area, route, domestic, 2)
+                + connect(other_route.area, other_route, domestic, 2,
+                    start=2))
+            read(subscriptions, MONTH, [10, 20, 30, 40])
+            run, = Run.create([{'month': MONTH, 'invoice_date': ISSUED}])
+            Run.calculate([run])
+            calculations = queued()
+            self.assertEqual(len(calculations), 2)
+            Batch.process(calculations)
+            self.assertEqual(queued(), [])
+
+            Run.post([Run(run.id)])
+            first, = queued()
+            Batch.process([first])
+            second, = queued()
+            self.assertNotEqual(second, first)
+            self.assertEqual(second.stage, 'post')
+            Batch.process([second])
+            self.assertEqual(queued(), [])
+            run = Run(run.id)
+            self.assertEqual((run.state, run.posted_count), ('posted', 4))
+
+    @with_transaction()
     def test_queries_do_not_grow_with_bills(self):
         """Calculating and posting 20 bills takes the SQL statements of 5"""
         pool = Pool()
@@ -527,6 +569,71 @@ class BillingRunTestCase(_DBTestCase):
         self.assertEqual([c.text for c in codes], [
                 f'water:{subscription.number}?amount=188.00'
                 f'&bill={bill.invoice.number}&due=2026-12-03'])
+
+
+class WorkerTestCase(_DBTestCase):
+    "Batches taken by queue workers side by side"
+    module = 'water_utility'
+
+    def test_run_moves_on_once_workers_committed(self):
+        """Two workers finishing the last batches at the same moment each
+        see the other's batch pending: once both have committed, the run
+        moves on all the same
+
+        Workers commit: what the test creates is committed, then deleted.
+        """
+        pool = Pool(DB_NAME)
+        Run = pool.get('water.billing.run')
+        Batch = pool.get('water.billing.batch')
+        with Transaction().start(DB_NAME, 0, context=CONTEXT):
+            company, _, route, other_route, _ = base.create_utility()
+            run, = Run.create([{
+                        'company': company.id,
+                        'month': MONTH,
+                        'invoice_date': ISSUED,
+                        }])
+            Run.write([run], {'state': 'calculating'})
+            first, second = Batch.create([{
+                        'run': run.id, 'route': r.id, 'stage': 'calculate',
+                        } for r in [route, other_route]])
+            created = (company.id, company.party.id, run.id,
+                [route.id, other_route.id],
+                [route.area.id, other_route.area.id])
+        config.set('queue', 'worker', 'True')
+        try:
+            with Transaction().start(DB_NAME, 0, context=CONTEXT):
+                Batch.process([Batch(first)])
+                with Transaction(new=True).start(
+                        DB_NAME, 0, context=CONTEXT):
+                    Batch.process([Batch(second)])
+                    if backend.name == 'postgresql':
+                        # the first worker has not committed yet (SQLite's
+                        # test database in memory has one connection)
+                        self.assertEqual(Run(run.id).state, 'calculating')
+            with Transaction().start(DB_NAME, 0, readonly=True):
+                self.assertEqual(
+                    [b.state for b in Run(run.id).batches], ['done'] * 2)
+                self.assertEqual(Run(run.id).state, 'calculated')
+        finally:
+            config.set('queue', 'worker', 'False')
+            self._delete(*created)
+
+    @staticmethod
+    def _delete(company, party, run, routes, areas):
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0, context=CONTEXT):
+            run_table = pool.get('water.billing.run').__table__()
+            cursor = Transaction().connection.cursor()
+            # whatever state the run was left in (its batches cascade)
+            cursor.execute(*run_table.delete(where=run_table.id == run))
+            for name, ids in [
+                    ('water.route', routes),
+                    ('water.area', areas),
+                    ('company.company', [company]),
+                    ('party.party', [party]),
+                    ]:
+                Model = pool.get(name)
+                Model.delete(Model.browse(ids))
 
 
 class count_statements:
