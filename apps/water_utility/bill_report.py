@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from genshi.input import XML
 
+from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
@@ -149,7 +150,7 @@ class BillReport(HTMLReport):
         subscriptions = list({b.subscription.id for b in bills})
         first = min(add_months(b.month, 1 - CHART_MONTHS) for b in bills)
         last = max(b.month for b in bills)
-        for sub in grouped_slice(subscriptions):
+        for sub in grouped_slice(subscriptions, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.subscription, table.month, table.consumption,
                     where=fields.SQL_OPERATORS['in'](
