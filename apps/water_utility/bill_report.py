@@ -129,7 +129,11 @@ class BillReport(HTMLReport):
         history = cls.history(records)
         # records read in the language of the bill (product names, months)
         Bill = pool.get('water.bill')
-        with Transaction().set_context(language=language):
+        # a bill goes to an address of the utility's country: no country
+        # printed (Tryton prints it in English, for mail abroad)
+        address = records[0].company.party.address_get()
+        with Transaction().set_context(language=language,
+                address_from_country=address.country if address else None):
             bills = Bill.browse([r.id for r in records])
             context['bills'] = [BillView(b, history, lang) for b in bills]
         context['month_name'] = lambda d: lang.strftime(d, '%B %Y')
