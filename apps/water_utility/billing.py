@@ -934,8 +934,11 @@ class Bill(Workflow, ModelSQL, ModelView):
             return []
         if invoice_date is None:
             invoice_date = Date.today()
-        cls._lock_posting(ids, invoice_date)
-        rows = [r for r in cls._posting_rows(ids) if r.state == 'calculated']
+        # read once: on the attempt that goes on, the locks were taken as
+        # the transaction started, before this read
+        rows = cls._posting_rows(ids)
+        cls._lock_posting(rows, invoice_date)
+        rows = [r for r in rows if r.state == 'calculated']
         if not rows:
             return []
         if bulk_posting:
@@ -964,7 +967,7 @@ class Bill(Workflow, ModelSQL, ModelView):
         return sorted(result, key=lambda r: order[r.id])
 
     @classmethod
-    def _lock_posting(cls, ids, invoice_date):
+    def _lock_posting(cls, rows, invoice_date):
         """Take at once the locks the posting needs: the bills (two workers
         never post one bill) and the sequences that number the invoices and
         the moves
@@ -977,10 +980,10 @@ class Bill(Workflow, ModelSQL, ModelView):
         Journal = pool.get('account.journal')
         MoveLine = pool.get('account.move.line')
         Period = pool.get('account.period')
-        to_lock = [(cls, ids)]
+        to_lock = [(cls, [r.id for r in rows])]
         journal = Journal.find({'type': 'revenue'})
         by_model = defaultdict(set)
-        companies = {r.company for r in cls._posting_rows(ids)}
+        companies = {r.company for r in rows}
         for company in Company.browse(list(companies)):
             period = Period.find(company, date=invoice_date)
             by_model[period.move_sequence_used.__class__].add(
