@@ -1092,6 +1092,11 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     if in_transaction(settings, admin, company, setup):
         clock.note("tariff WB-2024 (versions 2024-01-01 and 2024-01-15), "
             f"products and accounts; billing starts {months[0]:%Y-%m}")
+    desks = in_transaction(settings, admin, company,
+        lambda: demo_billing.setup_desks(company, today))
+    if desks:
+        clock.note(f"{desks} cash desks; the cashier's day of today is open "
+            "at the first")
     for month in months:
         run_id, to_post = in_transaction(settings, admin, company,
             lambda month=month: demo_billing.bill_month(month, today))

@@ -176,6 +176,70 @@ def setup_billing(company_id, billing_start):
     return True
 
 
+def setup_desks(company_id, today):
+    """A cash desk at each service centre with its accounts and statement
+    journals, and the demo cashier's day open at the first one (inside a
+    transaction)"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Account = pool.get('account.account')
+    Journal = pool.get('account.journal')
+    StatementJournal = pool.get('account.statement.journal')
+    Desk = pool.get('water.cash.desk')
+    Session = pool.get('water.cash.session')
+    Area = pool.get('water.area')
+    User = pool.get('res.user')
+    Company = pool.get('company.company')
+    if Desk.search([]):
+        return 0
+    company = Company(company_id)
+    cash, = Account.search([('code', '=', '1.1.1'),
+            ('company', '=', company_id)], limit=1)
+    cash_journal, = Journal.search([('type', '=', 'cash')], limit=1)
+    statement, = Journal.search([('type', '=', 'statement')], limit=1)
+    names = [
+        ('1.1.1.1', "Cash Desks Clearing", "تسوية صناديق الدفع"),
+        ('1.1.1.2', "Cheques to Deposit", "شيكات برسم الإيداع"),
+        ('1.1.1.3', "Card Settlements", "تسويات البطاقات"),
+        ('1.1.1.9', "Cash Differences", "فروقات الصناديق"),
+        ]
+    accounts = Account.copy([cash] * len(names), default={'parent': cash.id})
+    for account, (code, name, _) in zip(accounts, names):
+        account.code, account.name = code, name
+    Account.save(accounts)
+    with Transaction().set_context(language='ar'):
+        for account, (_, _, name_ar) in zip(accounts, names):
+            Account.write([account], {'name': name_ar})
+    clearing, cheques, cards, difference = accounts
+    desks = []
+    for area in Area.search([('company', '=', company_id)],
+            order=[('code', 'ASC')]):
+        journals = StatementJournal.create([{
+                    'name': f"{area.centre_name or area.name} — {label}",
+                    'journal': statement.id, 'account': account.id,
+                    'validation': 'amount', 'company': company_id,
+                    'currency': company.currency.id,
+                    } for label, account in [("نقد", cash),
+                    ("شيكات", cheques), ("بطاقات", cards)]])
+        desks.append({
+                'name': f"صندوق {area.centre_name or area.name}",
+                'company': company_id, 'area': area.id,
+                'journal': cash_journal.id,
+                'clearing_account': clearing.id,
+                'difference_account': difference.id,
+                'cash_journal': journals[0].id,
+                'cheque_journal': journals[1].id,
+                'card_journal': journals[2].id,
+                })
+    desks = Desk.create(desks)
+    cashiers = User.search([('login', '=', 'cashier')], limit=1)
+    if cashiers and desks:
+        Session.create([{'desk': desks[0].id, 'cashier': cashiers[0].id,
+                    'date': today}])
+    return len(desks)
+
+
 def bill_month(month, today):
     """Calculate the billing run of month; post it when its issue date (the
     3rd of the next month) has come.  Return (run id, posted)"""

@@ -38,6 +38,25 @@ def payment_payload(subscription, amount, reference, due_date):
     return f'{QR_SCHEME}:{subscription}?' + '&'.join(parts)
 
 
+def parse_payload(text):
+    """Read back payment_payload: return (subscription, amount, reference,
+    due date) with None for what is missing; None when text is not one"""
+    from urllib.parse import parse_qs
+    text = (text or '').strip()
+    scheme, sep, rest = text.partition(':')
+    if not sep or scheme.lower() != QR_SCHEME:
+        return None
+    subscription, _, query = rest.partition('?')
+    values = {k: v[-1] for k, v in parse_qs(query).items()}
+    try:
+        amount = Decimal(values['amount']) if 'amount' in values else None
+        due = (dt.date.fromisoformat(values['due'])
+            if 'due' in values else None)
+    except (ArithmeticError, ValueError):
+        return None
+    return subscription or None, amount, values.get('bill'), due
+
+
 def qr_svg(payload):
     "The QR code of payload as inline SVG (segno)"
     import segno

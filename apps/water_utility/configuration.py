@@ -81,6 +81,17 @@ class Configuration(ModelSingleton, ModelSQL, ModelView,
         help="The language of the bills' lines in the ledger; the printed "
         "bill follows the subscriber's language.")
 
+    payment_allocation = fields.Selection([
+            ('oldest', "Oldest Bills First"),
+            ('newest', "Newest Bills First"),
+            ], "Payment Allocation",
+        help="Which open bills a payment settles first; a bill the "
+        "subscriber brings is always settled first.")
+
+    @classmethod
+    def default_payment_allocation(cls):
+        return 'oldest'
+
     @classmethod
     def default_reading_average_months(cls):
         return 3

@@ -65,3 +65,11 @@ class BillingError(UserError):
 
 class BillError(UserError):
     pass
+
+
+class PaymentError(UserError):
+    pass
+
+
+class CashSessionError(UserError):
+    pass

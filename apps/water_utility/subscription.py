@@ -131,6 +131,8 @@ class Subscription(Workflow, ModelSQL, ModelView):
         'water.bill', 'subscription', "Bills", readonly=True,
         order=[('month', 'DESC'), ('id', 'DESC')])
     notes = fields.Text("Notes")
+    last_payment_date = fields.Date("Last Payment", readonly=True,
+        help="The date of the last payment taken for the subscription.")
 
     @classmethod
     def __setup__(cls):

@@ -63,7 +63,7 @@ def create_products(revenue):
     Template = pool.get('product.template')
     Uom = pool.get('product.uom')
     Tax = pool.get('account.tax')
-    tax, = Tax.search([], limit=1)
+    tax, = Tax.search([('company', '=', revenue.company.id)], limit=1)
     m3, = Uom.search([('symbol', '=', 'm³')])
     unit, = Uom.search([('symbol', '=', 'u')])
     products = {}
@@ -85,7 +85,7 @@ def create_products(revenue):
     return products
 
 
-def create_bills(subscriptions, products, run=None):
+def create_bills(subscriptions, products, run=None, month=MONTH):
     "A calculated bill per subscription with lines of every kind"
     pool = Pool()
     Bill = pool.get('water.bill')
@@ -109,7 +109,7 @@ def create_bills(subscriptions, products, run=None):
                 'area': s.area.id,
                 'route': s.route.id if s.route else None,
                 'category': s.category.id,
-                'month': MONTH,
+                'month': month,
                 'state': 'calculated',
                 'amount': sum(l[4] for l in lines),
                 'lines': [('create', [{
