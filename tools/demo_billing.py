@@ -213,8 +213,10 @@ def setup_desks(company_id, today):
             Account.write([account], {'name': name_ar})
     clearing, cheques, cards, difference = accounts
     desks = []
-    for area in Area.search([('company', '=', company_id)],
-            order=[('code', 'ASC')]):
+    with Transaction().set_context(language='ar'):
+        areas = Area.search([('company', '=', company_id)],
+            order=[('code', 'ASC')])
+    for area in areas:
         journals = StatementJournal.create([{
                     'name': f"{area.centre_name or area.name} — {label}",
                     'journal': statement.id, 'account': account.id,

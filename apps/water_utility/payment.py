@@ -318,6 +318,7 @@ class Payment(Workflow, ModelSQL, ModelView):
             company = payment.company
             journal, account = payment.get_debit()
             party = payment.subscription.party
+            description = payment.get_move_description()
             receivable = party.account_receivable_used
             if not receivable:
                 raise PaymentError(gettext(
@@ -336,13 +337,14 @@ class Payment(Workflow, ModelSQL, ModelView):
                         debit=Decimal(0), credit=line.amount,
                         water_subscription=payment.subscription,
                         origin=line,
-                        description=payment.number))
+                        # what the account statement and the bill show
+                        description=description))
             with without_check_access():
                 period = Period.find(company, date=payment.date)
             moves.append(Move(
                     company=company, journal=journal, period=period,
                     date=payment.date, origin=payment,
-                    description=payment.get_move_description(),
+                    description=description,
                     lines=move_lines))
         with without_check_access():
             Move.save(moves)
