@@ -947,6 +947,9 @@ class Bill(Workflow, ModelSQL, ModelView):
             invoices = posting.post_standard(
                 cls.browse([r.id for r in rows]), invoice_date)
         cls._after_post(rows, invoices)
+        # what the subscribers paid ahead settles the new bills
+        Payment = pool.get('water.payment')
+        Payment.apply_credits([i['id'] for i in invoices])
         return [r.id for r in rows]
 
     @classmethod
