@@ -365,9 +365,12 @@ class Payment(Workflow, ModelSQL, ModelView):
             cls._reconcile_paid(list(by_invoice))
 
         balances = subscription_balances(subscription_ids)
-        for payment in payments:
-            payment.balance = payment.currency.round(
-                balances[payment.subscription.id])
+        # a batch may hold several payments of a subscription: each shows
+        # the balance it left, before the next ones
+        for payment in reversed(payments):
+            subscription = payment.subscription.id
+            payment.balance = payment.currency.round(balances[subscription])
+            balances[subscription] += payment.amount
         cls.save(payments)
 
     @classmethod
