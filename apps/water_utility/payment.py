@@ -160,6 +160,7 @@ class Payment(Workflow, ModelSQL, ModelView):
             ('posted', "Posted"),
             ('cancelled', "Cancelled"),
             ], "State", readonly=True, sort=False)
+    state_string = state.translated('state')
     cancel_reason = fields.Char("Cancellation Reason",
         states={
             'invisible': Eval('state') == 'draft',
