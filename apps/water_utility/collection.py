@@ -136,7 +136,8 @@ class Dunning(metaclass=PoolMeta):
     def water_reached(cls, subscription_ids, exclude):
         "The highest rank done for each subscription by other dunnings"
         reached = {}
-        for sub_ids in grouped_slice(subscription_ids, backend.MAX_QUERY_PARAMS):
+        for sub_ids in grouped_slice(
+                subscription_ids, backend.MAX_QUERY_PARAMS):
             for dunning in cls.search([
                         ('line.water_subscription', 'in', list(sub_ids)),
                         ('state', 'in', ['waiting', 'final']),
@@ -192,7 +193,8 @@ class Dunning(metaclass=PoolMeta):
         """The subscriptions whose bill carries a reminder: an overdue line
         under a processed dunning that is not blocked"""
         result = set()
-        for sub_ids in grouped_slice(subscription_ids, backend.MAX_QUERY_PARAMS):
+        for sub_ids in grouped_slice(
+                subscription_ids, backend.MAX_QUERY_PARAMS):
             with without_check_access():
                 dunnings = cls.search([
                         ('line.water_subscription', 'in', list(sub_ids)),

@@ -356,9 +356,11 @@ class CollectionTestCase(_DBTestCase):
     def test_arabic_texts_threaten_nothing(self):
         "The Arabic of the ladder, letters and SMS never threatens a cut"
         catalog = polib.pofile(str(base.MODULE / 'locale' / 'ar.po'))
+        # the help of the action states the rule itself: not an action
         entries = [e for e in catalog
-            if 'collection' in e.msgctxt or 'water_action' in e.msgctxt
-            or 'legal.referral' in e.msgctxt]
+            if ('collection' in e.msgctxt or 'water_action' in e.msgctxt
+                or 'legal.referral' in e.msgctxt)
+            and not e.msgctxt.startswith('help:')]
         self.assertGreater(len(entries), 20)
         for entry in entries:
             self.assertNotRegex(entry.msgstr, CUT, entry.msgctxt)
