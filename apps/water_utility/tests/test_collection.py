@@ -35,6 +35,7 @@ LADDER = [
 CUT = re.compile(
     r'cut|disconnect|restrict|suspen|shut|قطع|فصل|إيقاف|ايقاف|تقييد',
     re.IGNORECASE)
+REMINDER = "Please pay the overdue amount"
 MODELS = [
     'account.dunning.level', 'account.dunning.procedure', 'account.dunning',
     'water.collection.notice', 'water.collection.task',
@@ -111,6 +112,22 @@ class CollectionTestCase(_DBTestCase):
             [(n.date, n.channel) for n in Notice.search(domain)]
             + [(t.planned_date, t.kind) for t in Task.search(domain)]
             + [(r.date, 'legal') for r in Referral.search(domain)])
+
+    def print_bill(self, subscription):
+        "The HTML of the subscription's bill as printed"
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        Report = pool.get('water.bill', type='report')
+        bill, = Bill.search([('subscription', '=', subscription.id)])
+        pages = []
+
+        def keep(html):
+            pages.append(html)
+            return b'%PDF'
+        with patch.object(report_html, 'html_to_pdf', keep):
+            Report.execute([bill.id], {})
+        html, = pages
+        return html
 
     def climb_to_legal(self):
         "A subscriber who never pays, up to the legal referral"
@@ -304,6 +321,7 @@ class CollectionTestCase(_DBTestCase):
                 run(FIRST_DUE + dt.timedelta(days=days))
             before = self.history(subscription)
             self.assertEqual(len(before), 1)
+            self.assertIn(REMINDER, self.print_bill(subscription))
 
             desk, _ = payment.setup_desk(self.company)
             session = Session(desk=desk, date=dt.date(2026, 12, 20))
@@ -317,6 +335,7 @@ class CollectionTestCase(_DBTestCase):
             for days in [30, 45, 60, 90, 180]:
                 run(FIRST_DUE + dt.timedelta(days=days))
             self.assertEqual(self.history(subscription), before)
+            self.assertNotIn(REMINDER, self.print_bill(subscription))
 
     @with_transaction()
     def test_collection_cannot_cut_water(self):
