@@ -136,14 +136,16 @@ class Dunning(metaclass=PoolMeta):
     def water_reached(cls, subscription_ids, exclude):
         "The highest rank done for each subscription by other dunnings"
         reached = {}
+        exclude = set(exclude)
         for sub_ids in grouped_slice(
                 subscription_ids, backend.MAX_QUERY_PARAMS):
             for dunning in cls.search([
                         ('line.water_subscription', 'in', list(sub_ids)),
                         ('state', 'in', ['waiting', 'final']),
                         ('level.water_action', '!=', None),
-                        ('id', 'not in', exclude),
                         ]):
+                if dunning.id in exclude:
+                    continue
                 key = dunning.line.water_subscription.id
                 reached[key] = max(
                     reached.get(key, -1), dunning.level.water_rank)
@@ -248,6 +250,7 @@ def _format_amount(amount, currency, language):
 
 class CollectionMixin:
     "What notices, tasks and referrals record of the dunning"
+    __slots__ = ()
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
     subscription = fields.Many2One(
@@ -592,7 +595,8 @@ class LegalReferral(CollectionMixin, Workflow, ModelSQL, ModelView):
         cls.write(referrals, {'approved_by': None, 'approval_date': None})
 
 
-def _report_language(records):
+def _report_language():
+    "Collection documents are printed in the language of the bills"
     pool = Pool()
     Configuration = pool.get('water.configuration')
     return Configuration(1).get_bill_language()
@@ -606,7 +610,7 @@ class LetterReport(HTMLReport):
     def get_context(cls, records, header, data):
         pool = Pool()
         Lang = pool.get('ir.lang')
-        language = _report_language(records)
+        language = _report_language()
         Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
         context['lang'] = Lang.get(language)
@@ -625,7 +629,7 @@ class EvidenceReport(HTMLReport):
         Notice = pool.get('water.collection.notice')
         Task = pool.get('water.collection.task')
         Dunning = pool.get('account.dunning')
-        language = _report_language(records)
+        language = _report_language()
         Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
         context['lang'] = Lang.get(language)
