@@ -365,9 +365,12 @@ class Payment(Workflow, ModelSQL, ModelView):
             cls._reconcile_paid(list(by_invoice))
 
         balances = subscription_balances(subscription_ids)
-        for payment in payments:
-            payment.balance = payment.currency.round(
-                balances[payment.subscription.id])
+        # a batch may hold several payments of a subscription: each shows
+        # the balance it left, before the next ones
+        for payment in reversed(payments):
+            subscription = payment.subscription.id
+            payment.balance = payment.currency.round(balances[subscription])
+            balances[subscription] += payment.amount
         cls.save(payments)
 
     @classmethod
@@ -411,6 +414,119 @@ class Payment(Workflow, ModelSQL, ModelView):
                 groups.append(group)
         if groups:
             MoveLine.reconcile(*groups)
+
+    @classmethod
+    def apply_credits(cls, invoice_ids):
+        """Settle newly posted bills with the credits their subscriptions
+        hold (an overpayment, a credit note left over), the oldest first
+
+        A credit that a bill takes whole becomes one of its payment lines.
+        Otherwise a move in the credit's journal carries it: its debit
+        cancels the credit, its credits pay the bills and keep the rest as
+        a new credit.  The subscription's balance does not change; its
+        bills stop being overdue for money it already paid.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Period = pool.get('account.period')
+        if not invoice_ids:
+            return
+        with without_check_access():
+            new = Invoice.browse(invoice_ids)
+            subscription_ids = sorted({i.water_subscription.id for i in new
+                    if i.water_subscription})
+            credits = MoveLine.search([
+                    ('water_subscription', 'in', subscription_ids),
+                    ('account.type.receivable', '=', True),
+                    ('reconciliation', '=', None),
+                    ('move.state', '=', 'posted'),
+                    ('credit', '>', 0),
+                    ('invoice_payment', '=', None),
+                    ], order=[('date', 'ASC'), ('id', 'ASC')])
+            if not credits:
+                return
+            subscription_ids = sorted({
+                    c.water_subscription.id for c in credits})
+            invoices = Invoice.search([
+                    ('water_subscription', 'in', subscription_ids),
+                    ('type', '=', 'out'),
+                    ('state', '=', 'posted'),
+                    ])
+            to_pay = Invoice.get_amount_to_pay(invoices, 'amount_to_pay')
+        items = defaultdict(dict)
+        invoice_of = {}
+        for invoice in invoices:
+            if to_pay.get(invoice.id, 0) > 0:
+                invoice_of[invoice.id] = invoice
+                items[invoice.water_subscription.id][invoice.id] = (
+                    allocation.Item(invoice.id, invoice.invoice_date,
+                        to_pay[invoice.id]))
+
+        by_invoice = defaultdict(list)
+        moves, pairs = [], []
+        for credit in credits:
+            subscription = credit.water_subscription
+            open_ = items[subscription.id]
+            allocated, left = allocation.allocate(
+                credit.credit - credit.debit, list(open_.values()))
+            if not allocated:
+                continue
+            for invoice_id, part in allocated:
+                item = open_[invoice_id]
+                open_[invoice_id] = item._replace(amount=item.amount - part)
+            if len(allocated) == 1 and not left:
+                by_invoice[invoice_of[allocated[0][0]]].append(credit)
+                continue
+            date = max(invoice_of[i].invoice_date for i, _ in allocated)
+            description = gettext('water_utility.msg_payment_credit_applied',
+                subscription=subscription.number)
+            lines = [MoveLine(
+                    account=credit.account, party=credit.party,
+                    debit=credit.credit - credit.debit, credit=Decimal(0),
+                    water_subscription=subscription,
+                    description=description)]
+            for invoice_id, part in allocated:
+                lines.append(MoveLine(
+                        account=invoice_of[invoice_id].account,
+                        party=credit.party, debit=Decimal(0), credit=part,
+                        water_subscription=subscription,
+                        description=description))
+            if left:
+                lines.append(MoveLine(
+                        account=credit.account, party=credit.party,
+                        debit=Decimal(0), credit=left,
+                        water_subscription=subscription,
+                        description=description))
+            company = credit.move.company
+            with without_check_access():
+                period = Period.find(company, date=date)
+            moves.append(Move(
+                    company=company, journal=credit.move.journal,
+                    period=period, date=date, origin=credit.move.origin,
+                    description=description, lines=lines))
+            pairs.append((credit, allocated))
+        with without_check_access():
+            if moves:
+                Move.save(moves)
+                Move.post(moves)
+                to_reconcile = []
+                for move, (credit, allocated) in zip(
+                        Move.browse(moves), pairs):
+                    lines = sorted(move.lines, key=lambda l: l.id)
+                    to_reconcile.append(
+                        [credit] + [l for l in lines if l.debit])
+                    paid = [l for l in lines if l.credit]
+                    for invoice_id, part in allocated:
+                        line = next(l for l in paid if l.credit == part)
+                        paid.remove(line)
+                        by_invoice[invoice_of[invoice_id]].append(line)
+                MoveLine.reconcile(*to_reconcile)
+            if by_invoice:
+                Invoice.add_payment_lines(
+                    {i: [l.id for l in ls] for i, ls in by_invoice.items()})
+                cls._reconcile_paid(list(by_invoice))
 
     def get_debit(self):
         "Return the journal and the account the money goes to"

@@ -14,6 +14,7 @@ from trytond.tests.test_tryton import DB_NAME, _DBTestCase, with_transaction
 from trytond.transaction import Transaction, TransactionError
 
 from ..bill_report import add_months
+from ..payment import subscription_balances
 from . import test_billing as billing
 from . import test_module as base
 
@@ -82,7 +83,7 @@ class PaymentTestCase(_DBTestCase):
         self.company = company
         with set_company(company):
             revenue, term = billing.setup_accounting(company)
-            products = billing.create_products(revenue)
+            self.products = products = billing.create_products(revenue)
             subscriptions = [base.create_subscription(area, route, domestic,
                     party=base.create_subscriber(f"مشترك {i}",
                         phone=f'+97059810{i:04d}'))
@@ -171,6 +172,37 @@ class PaymentTestCase(_DBTestCase):
                 [(september, TOTAL), (october, 200 - TOTAL)])
             self.assertTrue(september.__class__(september.id).reconciled)
             self.assertEqual(payment.balance, 2 * TOTAL - 200)
+
+    @with_transaction()
+    def test_credit_settles_next_bills(self):
+        """What a subscriber paid ahead settles the next bills in the
+        ledger: a small credit becomes a payment of the next bill, a large
+        one pays it and the rest stays a credit"""
+        pool = Pool()
+        Session = pool.get('water.cash.session')
+        Bill = pool.get('water.bill')
+        Invoice = pool.get('account.invoice')
+        small, large = self.setup_bills(months=(SEPTEMBER,), count=2)
+        with set_company(self.company):
+            desk, _ = setup_desk(self.company)
+            session = Session(desk=desk, date=dt.date(2026, 10, 10))
+            session.save()
+            self.take(session, small, TOTAL + 24)
+            self.take(session, large, 2 * TOTAL + 10)
+
+            bills = billing.create_bills(
+                [small, large], self.products, month=billing.MONTH)
+            Bill.post(bills, invoice_date=add_months(billing.MONTH, 1))
+
+            _, small_october = subscription_invoices(small)
+            self.assertEqual(Invoice(small_october.id).amount_to_pay,
+                TOTAL - 24)
+            _, large_october = subscription_invoices(large)
+            self.assertTrue(Invoice(large_october.id).reconciled)
+            balances = subscription_balances([small.id, large.id])
+            self.assertEqual(balances[small.id], TOTAL - 24)
+            # the rest of the credit goes on to November
+            self.assertEqual(balances[large.id], Decimal(-10))
 
     @with_transaction()
     def test_scanned_bill_first(self):
