@@ -158,7 +158,15 @@ class Payment(Workflow, ModelSQL, ModelView):
     state = fields.Selection([
             ('draft', "Draft"),
             ('posted', "Posted"),
+            ('cancelled', "Cancelled"),
             ], "State", readonly=True, sort=False)
+    cancel_reason = fields.Char("Cancellation Reason",
+        states={
+            'invisible': Eval('state') == 'draft',
+            'readonly': Eval('state') != 'posted',
+            },
+        help="Why the receipt was cancelled (a wrong subscription or "
+        "amount): required to cancel.")
 
     del _states
 
@@ -173,11 +181,16 @@ class Payment(Workflow, ModelSQL, ModelView):
                     where=t.state == 'draft'),
                 })
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
-        cls._transitions |= {('draft', 'posted')}
+        cls._transitions |= {('draft', 'posted'), ('posted', 'cancelled')}
         cls._buttons.update({
                 'post': {
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'posted',
+                    'readonly': ~Eval('cancel_reason'),
+                    'depends': ['state', 'cancel_reason'],
                     },
                 })
 
@@ -372,6 +385,73 @@ class Payment(Workflow, ModelSQL, ModelView):
             payment.balance = payment.currency.round(balances[subscription])
             balances[subscription] += payment.amount
         cls.save(payments)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, payments):
+        """Cancel wrong receipts of a day still open: their moves are
+        reversed and the bills they settled are open again
+
+        The receipt keeps its number (the sequence has no gap) and shows as
+        cancelled on the day; the subscriber's statement shows the payment
+        and its reversal.
+        """
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Reconciliation = pool.get('account.move.reconciliation')
+        for payment in payments:
+            if not payment.cancel_reason:
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_reason',
+                        payment=payment.rec_name))
+            if not payment.session or payment.session.state != 'open':
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_closed',
+                        payment=payment.rec_name))
+        Subscription.lock(Subscription.browse(
+                sorted({p.subscription.id for p in payments})))
+        lines = [l for p in payments for l in p.move.lines]
+        for line in lines:
+            # a credit the next bills already took cannot come back
+            if (line.reconciliation and line.origin
+                    and not getattr(line.origin, 'invoice', True)):
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_credit_used',
+                        payment=line.move.origin.rec_name))
+        with without_check_access():
+            reconciliations = list({l.reconciliation for l in lines
+                    if l.reconciliation})
+            others = [l for r in reconciliations for l in r.lines
+                if l not in lines]
+            Reconciliation.delete(reconciliations)
+            Invoice.remove_payment_lines(
+                [l for l in lines if l.invoice_payment])
+            cancels = []
+            for payment in payments:
+                cancels.append(payment.move.cancel(reversal=True, default={
+                            'description': gettext(
+                                'water_utility.msg_payment_cancel_description',
+                                number=payment.number,
+                                reason=payment.cancel_reason),
+                            }))
+            Move.post(cancels)
+            groups = []
+            for payment, cancel in zip(payments, cancels):
+                by_key = defaultdict(list)
+                for line in payment.move.lines + cancel.lines:
+                    if line.account.reconcile:
+                        by_key[line.account, line.party].append(line)
+                groups.extend(by_key.values())
+            MoveLine.reconcile(*groups)
+            # the other receipts of the bills may still settle some fully
+            invoices = {l.move.origin for l in others
+                if l.move.origin and l.move.origin.__name__
+                == 'account.invoice'}
+            cls._reconcile_paid(list(invoices))
 
     @classmethod
     def _touch(cls, payments):

@@ -156,6 +156,16 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(balance(accounts['cheques']), Decimal(80))
             self.assertEqual(balance(accounts['difference']), Decimal(5))
 
+            # the closing sheet the cashier signs lists the receipts
+            Report = pool.get('water.cash.session.report', type='report')
+            with Transaction().set_context(language='ar'):
+                ext, content, _, _ = Report.execute([session.id], {})
+            self.assertEqual(ext, 'pdf')
+            text = pdf_text(content)
+            for payment in [first, second]:
+                self.assertIn(payment.number, text)
+            self.assertIn('CHQ 4711', text)
+
     @with_transaction()
     def test_oldest_bill_first(self):
         "A payment settles September's bill before October's"
@@ -203,6 +213,50 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(balances[small.id], TOTAL - 24)
             # the rest of the credit goes on to November
             self.assertEqual(balances[large.id], Decimal(-10))
+
+    @with_transaction()
+    def test_cancel_receipt(self):
+        """A receipt taken for the wrong subscription is cancelled the same
+        day: the bill is open again, the day does not count it, the
+        number stays used; after the count it can no longer be"""
+        pool = Pool()
+        Session = pool.get('water.cash.session')
+        Payment = pool.get('water.payment')
+        Invoice = pool.get('account.invoice')
+        subscription, other = self.setup_bills(count=2)
+        with set_company(self.company):
+            desk, accounts = setup_desk(self.company)
+            session = Session(desk=desk, date=dt.date(2026, 11, 10))
+            session.save()
+            good = self.take(session, other, '50')
+            wrong = self.take(session, subscription, TOTAL + 10)
+            invoice, = subscription_invoices(subscription)
+            self.assertTrue(Invoice(invoice.id).reconciled)
+
+            with self.assertRaises(UserError):
+                Payment.cancel([wrong])  # no reason given
+            wrong.cancel_reason = "اشتراك خاطئ"
+            wrong.save()
+            Payment.cancel([wrong])
+            wrong = Payment(wrong.id)
+            self.assertEqual(wrong.state, 'cancelled')
+            self.assertTrue(wrong.number)
+            invoice = Invoice(invoice.id)
+            self.assertFalse(invoice.reconciled)
+            self.assertEqual(invoice.amount_to_pay, TOTAL)
+            self.assertEqual(
+                subscription_balances([subscription.id])[subscription.id],
+                TOTAL)
+            self.assertEqual(balance(accounts['clearing']), Decimal(50))
+
+            Session.close([session])
+            session = Session(session.id)
+            expected = {c.method: c.expected for c in session.counts}
+            self.assertEqual(expected['cash'], Decimal(50))
+            good.cancel_reason = "خطأ"
+            good.save()
+            with self.assertRaises(UserError):
+                Payment.cancel([good])
 
     @with_transaction()
     def test_scanned_bill_first(self):
@@ -386,6 +440,14 @@ def committed(func, **kwargs):
             # the lock is held by the other: the client tries again
             time.sleep(0.05)
     raise AssertionError("no transaction went through")
+
+
+def pdf_text(content):
+    "The text of every page of a PDF"
+    import pypdfium2
+    document = pypdfium2.PdfDocument(content)
+    return '\n'.join(
+        page.get_textpage().get_text_range() for page in document)
 
 
 def subscription_invoices(subscription):
