@@ -49,10 +49,12 @@ from pathlib import Path
 
 try:
     from . import demo_billing
+    from . import demo_collection
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
     import demo_billing
+    import demo_collection
     import demo_data as data
     import demo_readings
 
@@ -1114,6 +1116,13 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
                 f"{delivered} delivered")
         else:
             clock.note(f"{month:%Y-%m}: bills posted")
+    categories = in_transaction(settings, admin, company,
+        demo_collection.setup_ladder)
+    if categories:
+        clock.note(f"collection ladder on {categories} categories")
+    dunned = in_transaction(settings, admin, company,
+        lambda: demo_collection.run_ladder(today))
+    clock.note(f"{dunned} overdue lines on the collection ladder")
 
 
 def create_stock(settings, admin, company, stock):

@@ -159,6 +159,9 @@ class BillReport(HTMLReport):
         # the chart's columns are narrow: month/year in digits
         context['month_short'] = lambda d: d.strftime('%m/%y')
         context['Markup'] = XML
+        # a short reminder for subscriptions on the collection ladder
+        context['reminders'] = pool.get('account.dunning').water_reminders(
+            list({r.subscription.id for r in records}))
         return context
 
     @classmethod

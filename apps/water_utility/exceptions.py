@@ -77,3 +77,7 @@ class CashSessionError(UserError):
 
 class BankImportError(UserError):
     pass
+
+
+class CollectionError(UserError):
+    pass
