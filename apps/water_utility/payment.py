@@ -262,6 +262,7 @@ class Payment(Workflow, ModelSQL, ModelView):
         Line = pool.get('water.payment.line')
         Period = pool.get('account.period')
         Configuration = pool.get('water.configuration')
+        Instalment = pool.get('water.settlement.instalment')
 
         if not payments:
             return
@@ -283,29 +284,48 @@ class Payment(Workflow, ModelSQL, ModelView):
         invoice_of = {}
         for invoice in invoices:
             invoice_of[invoice.id] = invoice
-            open_items[invoice.water_subscription.id][invoice.id] = (
-                allocation.Item(invoice.id, invoice.invoice_date,
+            key = ('invoice', invoice.id)
+            open_items[invoice.water_subscription.id][key] = (
+                allocation.Item(key, invoice.invoice_date,
                     to_pay.get(invoice.id, Decimal(0))))
+        # the instalments of the settlements (settlement.py)
+        instalment_of = {}
+        for sub_id, pairs in Instalment.open_items(subscription_ids).items():
+            for instalment, amount in pairs:
+                key = ('instalment', instalment.id)
+                instalment_of[key] = instalment
+                open_items[sub_id][key] = allocation.Item(
+                    key, instalment.due_date, amount)
 
         cls.set_number(payments)
         bill_invoice = {}
         for payment in payments:
             if payment.bill and payment.bill.invoice:
-                bill_invoice[payment.id] = payment.bill.invoice.id
+                bill_invoice[payment.id] = ('invoice', payment.bill.invoice.id)
 
         lines, plans = [], []
         for payment in payments:
             items = open_items[payment.subscription.id]
+            # the instalments not yet due come after every due item
+            due = [i for i in items.values()
+                if i.key not in instalment_of or i.date <= payment.date]
+            later = [i for i in items.values()
+                if i.key in instalment_of and i.date > payment.date]
             allocated, left = allocation.allocate(
-                payment.amount, list(items.values()), order=order,
+                payment.amount, due, order=order,
                 first=bill_invoice.get(payment.id))
+            allocated_later, left = allocation.allocate(left, later)
             payment_lines = []
-            for invoice_id, part in allocated:
-                item = items[invoice_id]
+            for key, part in allocated + allocated_later:
+                item = items[key]
                 # a second payment of the batch sees what this one paid
-                items[invoice_id] = item._replace(amount=item.amount - part)
+                items[key] = item._replace(amount=item.amount - part)
+                if key in instalment_of:
+                    payment_lines.append(Line(payment=payment,
+                            instalment=instalment_of[key], amount=part))
+                    continue
                 payment_lines.append(Line(
-                        payment=payment, invoice=invoice_id, amount=part))
+                        payment=payment, invoice=key[1], amount=part))
             if left:
                 payment_lines.append(Line(
                         payment=payment, invoice=None, amount=left))
@@ -331,8 +351,12 @@ class Payment(Workflow, ModelSQL, ModelView):
             for line in payment_lines:
                 invoice = invoice_of.get(line.invoice.id if line.invoice
                     else None)
+                if line.instalment:
+                    credited = line.instalment.move_line.account
+                else:
+                    credited = invoice.account if invoice else receivable
                 move_lines.append(MoveLine(
-                        account=invoice.account if invoice else receivable,
+                        account=credited,
                         party=party,
                         debit=Decimal(0), credit=line.amount,
                         water_subscription=payment.subscription,
@@ -363,6 +387,9 @@ class Payment(Workflow, ModelSQL, ModelView):
                     by_invoice[move_line.origin.invoice].append(move_line.id)
             Invoice.add_payment_lines(by_invoice)
             cls._reconcile_paid(list(by_invoice))
+            Instalment.reconcile_paid(list({l.instalment
+                        for _, lines, _ in plans for l in lines
+                        if l.instalment}))
 
         balances = subscription_balances(subscription_ids)
         for payment in payments:
@@ -464,6 +491,10 @@ class PaymentLine(ModelSQL, ModelView):
     invoice = fields.Many2One(
         'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT',
         help="The bill's invoice the amount settles; empty for a credit.")
+    instalment = fields.Many2One(
+        'water.settlement.instalment', "Settlement Instalment",
+        readonly=True, ondelete='RESTRICT',
+        help="The instalment of a settlement the amount pays.")
     bill = fields.Function(fields.Many2One('water.bill', "Bill"),
         'get_bill')
     currency = fields.Function(fields.Many2One(
@@ -498,6 +529,8 @@ class PaymentLine(ModelSQL, ModelView):
     def get_rec_name(self, name):
         if self.invoice:
             return self.invoice.rec_name
+        if self.instalment:
+            return self.instalment.rec_name
         return gettext('water_utility.msg_payment_credit')
 
 
