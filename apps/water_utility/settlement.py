@@ -527,7 +527,7 @@ class Settlement(Workflow, ModelSQL, ModelView):
         grace = dt.timedelta(days=config.settlement_grace_days or 0)
         instalments = Instalment.search([
                 ('state', '=', 'pending'),
-                ('settlement.state', '=', 'signed'),
+                ('settlement.state', 'in', ['signed', 'defaulted']),
                 ('due_date', '<', date - grace),
                 ])
         Instalment.write(instalments, {'state': 'missed'})

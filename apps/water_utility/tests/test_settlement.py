@@ -63,13 +63,13 @@ class SettlementTestCase(_DBTestCase):
         return expense
 
     def create_settlement(self, subscription, discount='11.98',
-            down_payment='60', count=2):
+            down_payment='60', count=2, first_month=dt.date(2026, 12, 1)):
         pool = Pool()
         Settlement = pool.get('water.settlement')
         settlement = Settlement(company=self.company,
             subscription=subscription, date=dt.date(2026, 11, 12),
             discount=Decimal(discount), down_payment=Decimal(down_payment),
-            instalment_count=count, first_month=dt.date(2026, 12, 1))
+            instalment_count=count, first_month=first_month)
         settlement.on_change_subscription()
         settlement.save()
         return settlement
@@ -264,3 +264,28 @@ class SettlementTestCase(_DBTestCase):
                 ext, content, _, _ = Report.execute([settlement.id], {})
             self.assertEqual(ext, 'pdf')
             self.assertTrue(content.startswith(b'%PDF'))
+
+    @with_transaction()
+    def test_bill_shows_instalment(self):
+        "The bill shows the instalment falling due in its month"
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        BillReport = pool.get('water.bill', type='report')
+        subscription, = self.setup_bills(months=(SEPTEMBER, billing.MONTH))
+        with set_company(self.company):
+            self.configure()
+            bill, = Bill.search([
+                    ('subscription', '=', subscription.id),
+                    ('month', '=', billing.MONTH)])
+            due = bill.due_date or dt.date(2026, 11, 1)
+            settlement = self.signed(subscription,
+                first_month=due.replace(day=1))
+            _, first, second = settlement.instalments
+            self.assertEqual(BillReport.instalments([bill]),
+                {bill.id: [first]})
+            ext, content, _, _ = BillReport.execute([bill.id], {})
+            self.assertEqual(ext, 'pdf')
+            import pypdfium2
+            text = pypdfium2.PdfDocument(content)[0].get_textpage(
+                ).get_text_range()
+            self.assertIn('120.00', text)
