@@ -202,6 +202,9 @@ class SettlementTestCase(_DBTestCase):
             self.assertFalse(second.move_line.reconciliation)
             self.assertEqual(second.amount_to_pay, Decimal(100))
             self.assertEqual(payment.balance, Decimal(100))
+            Receipt = pool.get('water.payment.receipt', type='report')
+            ext, content, _, _ = Receipt.execute([payment.id], {})
+            self.assertTrue(content.startswith(b'%PDF'))
 
             payment = self.take(session, subscription, '130')
             self.assertEqual(
