@@ -1,5 +1,5 @@
 # This file is part of the water_utility module.  See README.rst.
-"Settlements: approval limits, the ledger at signing, instalments paid or missed"
+"Settlements: approval, the ledger at signing, instalments paid or missed"
 import datetime as dt
 from decimal import Decimal
 
