@@ -587,7 +587,8 @@ class Instalment(ModelSQL, ModelView):
         cls._sql_indexes.add(Index(t, (t.state, Index.Equality()),
                 (t.due_date, Index.Range()),
                 where=t.state.in_(['pending', 'missed'])))
-        cls._order = [('settlement', 'DESC'), ('sequence', 'ASC')]
+        cls._order = [
+            ('settlement', 'DESC'), ('sequence', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def default_state(cls):
