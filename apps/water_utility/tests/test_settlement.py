@@ -4,12 +4,15 @@ import datetime as dt
 from decimal import Decimal
 
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 from trytond.transaction import Transaction
 
 from . import test_billing as billing
+from . import test_module as base
 from . import test_payment
 from .test_payment import (
     SEPTEMBER, TOTAL, balance, setup_desk, subscription_invoices)
@@ -292,3 +295,52 @@ class SettlementTestCase(_DBTestCase):
             text = pypdfium2.PdfDocument(content)[0].get_textpage(
                 ).get_text_range()
             self.assertIn('120.00', text)
+
+    @with_transaction()
+    def test_approver_group(self):
+        """Only a settlement approver approves; a cashier reads the
+        settlements and creates none"""
+        pool = Pool()
+        Settlement = pool.get('water.settlement')
+        User = pool.get('res.user')
+        subscription, = self.setup_bills(months=(SEPTEMBER, billing.MONTH))
+        with set_company(self.company):
+            self.configure()
+            settlement = self.create_settlement(subscription)
+
+        def user(*groups):
+            user, = User.create([{
+                        'login': 'water_' + '_'.join(groups),
+                        'name': ' '.join(groups),
+                        'groups': [('add', [base.model_data(f'group_water_{g}')
+                                    for g in groups])],
+                        'companies': [('add', [self.company.id])],
+                        'company': self.company.id,
+                        'water_settlement_discount_limit': Decimal(5),
+                        }])
+            return user.id
+
+        def can(user_id, action):
+            with Transaction().set_user(user_id), \
+                    Transaction().set_context(
+                        _check_access=True, company=self.company.id):
+                try:
+                    action()
+                except (AccessError, AccessButtonError):
+                    return False
+                return True
+
+        manager, cashier = user('admin'), user('cashier')
+        approver = user('admin', 'settlement_approver')
+        self.assertTrue(can(cashier, lambda: Settlement.search([])))
+        self.assertFalse(can(cashier, lambda: Settlement.create([{
+                            'company': self.company.id,
+                            'subscription': subscription.id,
+                            'instalment_count': 1,
+                            'first_month': dt.date(2026, 12, 1),
+                            }])))
+        self.assertFalse(can(manager, lambda: Settlement.approve(
+                    [settlement])))
+        self.assertTrue(can(approver, lambda: Settlement.approve(
+                    [settlement])))
+        self.assertEqual(Settlement(settlement.id).approved_by.id, approver)
