@@ -16,7 +16,7 @@ from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from . import rating
 from .billing import describe_line
@@ -120,6 +120,8 @@ class BillView:
         self.qr = qr_svg(self.payload)
         self.water = sum((l.amount for l in bill.lines
                 if l.kind in {rating.VOLUME, rating.MINIMUM}), Decimal(0))
+        # the settlement instalments due in the bill's month (settlement.py)
+        self.instalments = []
 
 
 class BillReport(HTMLReport):
@@ -155,6 +157,9 @@ class BillReport(HTMLReport):
                 address_from_country=address.country if address else None):
             bills = Bill.browse([r.id for r in records])
             context['bills'] = [BillView(b, history, lang) for b in bills]
+            instalments = cls.instalments(bills)
+            for view in context['bills']:
+                view.instalments = instalments.get(view.bill.id, [])
         context['month_name'] = lambda d: lang.strftime(d, '%B %Y')
         # the chart's columns are narrow: month/year in digits
         context['month_short'] = lambda d: d.strftime('%m/%y')
@@ -189,3 +194,34 @@ class BillReport(HTMLReport):
                 if volume is not None:
                     result[(subscription, month)] += Decimal(str(volume))
         return result
+
+    @classmethod
+    def instalments(cls, bills):
+        """The open settlement instalments of the bills' subscriptions that
+        fall due in the month the bill is due, by bill"""
+        pool = Pool()
+        Instalment = pool.get('water.settlement.instalment')
+        months = {}
+        for bill in bills:
+            due = bill.due_date or add_months(bill.month, 1)
+            months[bill.id] = (bill.subscription.id, due.year, due.month)
+        if not months:
+            return {}
+        first = min(dt.date(y, m, 1) for _, y, m in months.values())
+        last = add_months(
+            max(dt.date(y, m, 1) for _, y, m in months.values()), 1)
+        with without_check_access():
+            instalments = Instalment.search([
+                    ('settlement.subscription', 'in',
+                        list({s for s, _, _ in months.values()})),
+                    ('settlement.state', 'in', ['signed', 'defaulted']),
+                    ('state', 'in', ['pending', 'missed']),
+                    ('due_date', '>=', first),
+                    ('due_date', '<', last),
+                    ], order=[('due_date', 'ASC'), ('sequence', 'ASC')])
+        by_month = defaultdict(list)
+        for instalment in instalments:
+            by_month[(instalment.settlement.subscription.id,
+                    instalment.due_date.year, instalment.due_date.month)
+                ].append(instalment)
+        return {b: by_month.get(key, []) for b, key in months.items()}

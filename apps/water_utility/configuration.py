@@ -88,9 +88,68 @@ class Configuration(ModelSingleton, ModelSQL, ModelView,
         help="Which open bills a payment settles first; a bill the "
         "subscriber brings is always settled first.")
 
+
+    settlement_max_discount = fields.Numeric(
+        "Settlement Maximum Discount (%)", digits=(16, 2),
+        domain=['OR',
+            ('settlement_max_discount', '=', None),
+            [('settlement_max_discount', '>=', 0),
+                ('settlement_max_discount', '<=', 100)],
+            ],
+        help="The utility's policy: the largest discount on a debt a "
+        "settlement may give, in percent of the debt.")
+    settlement_min_down_payment = fields.Numeric(
+        "Settlement Minimum Down Payment (%)", digits=(16, 2),
+        domain=['OR',
+            ('settlement_min_down_payment', '=', None),
+            [('settlement_min_down_payment', '>=', 0),
+                ('settlement_min_down_payment', '<=', 100)],
+            ],
+        help="In percent of the debt left after the discount.")
+    settlement_max_instalments = fields.Integer(
+        "Settlement Maximum Instalments",
+        domain=['OR',
+            ('settlement_max_instalments', '=', None),
+            ('settlement_max_instalments', '>=', 1),
+            ])
+    settlement_due_day = fields.Integer(
+        "Instalment Due Day",
+        domain=['OR',
+            ('settlement_due_day', '=', None),
+            [('settlement_due_day', '>=', 1),
+                ('settlement_due_day', '<=', 31)],
+            ],
+        help="The day of the month the instalments fall due: the day the "
+        "month's bill is due.")
+    settlement_grace_days = fields.Integer(
+        "Instalment Grace Days",
+        domain=['OR',
+            ('settlement_grace_days', '=', None),
+            ('settlement_grace_days', '>=', 0),
+            ],
+        help="Days after its due date before an unpaid instalment is "
+        "missed and the settlement defaulted.")
+    settlement_journal = fields.Many2One(
+        'account.journal', "Settlement Journal",
+        help="The journal of the moves that turn the bills into "
+        "instalments.")
+    settlement_discount_account = fields.Many2One(
+        'account.account', "Settlement Discount Account",
+        domain=[
+            ('type.expense', '=', True),
+            ('closed', '!=', True),
+            ])
+
     @classmethod
     def default_payment_allocation(cls):
         return 'oldest'
+
+    @classmethod
+    def default_settlement_due_day(cls):
+        return 15
+
+    def get_settlement_due_day(self):
+        return self.settlement_due_day or self.default_settlement_due_day()
 
     @classmethod
     def default_reading_average_months(cls):

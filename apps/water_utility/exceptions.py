@@ -81,3 +81,7 @@ class BankImportError(UserError):
 
 class CollectionError(UserError):
     pass
+
+
+class SettlementError(UserError):
+    pass

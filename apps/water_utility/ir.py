@@ -80,4 +80,6 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('water.reading.period|schedule_cron',
                     "Open Monthly Reading Periods"),
+                ('water.settlement|check_missed',
+                    "Check Missed Settlement Instalments"),
                 ])

@@ -276,6 +276,7 @@ class Payment(Workflow, ModelSQL, ModelView):
         Line = pool.get('water.payment.line')
         Period = pool.get('account.period')
         Configuration = pool.get('water.configuration')
+        Instalment = pool.get('water.settlement.instalment')
 
         if not payments:
             return
@@ -297,29 +298,48 @@ class Payment(Workflow, ModelSQL, ModelView):
         invoice_of = {}
         for invoice in invoices:
             invoice_of[invoice.id] = invoice
-            open_items[invoice.water_subscription.id][invoice.id] = (
-                allocation.Item(invoice.id, invoice.invoice_date,
+            key = ('invoice', invoice.id)
+            open_items[invoice.water_subscription.id][key] = (
+                allocation.Item(key, invoice.invoice_date,
                     to_pay.get(invoice.id, Decimal(0))))
+        # the instalments of the settlements (settlement.py)
+        instalment_of = {}
+        for sub_id, pairs in Instalment.open_items(subscription_ids).items():
+            for instalment, amount in pairs:
+                key = ('instalment', instalment.id)
+                instalment_of[key] = instalment
+                open_items[sub_id][key] = allocation.Item(
+                    key, instalment.due_date, amount)
 
         cls.set_number(payments)
         bill_invoice = {}
         for payment in payments:
             if payment.bill and payment.bill.invoice:
-                bill_invoice[payment.id] = payment.bill.invoice.id
+                bill_invoice[payment.id] = ('invoice', payment.bill.invoice.id)
 
         lines, plans = [], []
         for payment in payments:
             items = open_items[payment.subscription.id]
+            # the instalments not yet due come after every due item
+            due = [i for i in items.values()
+                if i.key not in instalment_of or i.date <= payment.date]
+            later = [i for i in items.values()
+                if i.key in instalment_of and i.date > payment.date]
             allocated, left = allocation.allocate(
-                payment.amount, list(items.values()), order=order,
+                payment.amount, due, order=order,
                 first=bill_invoice.get(payment.id))
+            allocated_later, left = allocation.allocate(left, later)
             payment_lines = []
-            for invoice_id, part in allocated:
-                item = items[invoice_id]
+            for key, part in allocated + allocated_later:
+                item = items[key]
                 # a second payment of the batch sees what this one paid
-                items[invoice_id] = item._replace(amount=item.amount - part)
+                items[key] = item._replace(amount=item.amount - part)
+                if key in instalment_of:
+                    payment_lines.append(Line(payment=payment,
+                            instalment=instalment_of[key], amount=part))
+                    continue
                 payment_lines.append(Line(
-                        payment=payment, invoice=invoice_id, amount=part))
+                        payment=payment, invoice=key[1], amount=part))
             if left:
                 payment_lines.append(Line(
                         payment=payment, invoice=None, amount=left))
@@ -345,8 +365,12 @@ class Payment(Workflow, ModelSQL, ModelView):
             for line in payment_lines:
                 invoice = invoice_of.get(line.invoice.id if line.invoice
                     else None)
+                if line.instalment:
+                    credited = line.instalment.move_line.account
+                else:
+                    credited = invoice.account if invoice else receivable
                 move_lines.append(MoveLine(
-                        account=invoice.account if invoice else receivable,
+                        account=credited,
                         party=party,
                         debit=Decimal(0), credit=line.amount,
                         water_subscription=payment.subscription,
@@ -377,6 +401,9 @@ class Payment(Workflow, ModelSQL, ModelView):
                     by_invoice[move_line.origin.invoice].append(move_line.id)
             Invoice.add_payment_lines(by_invoice)
             cls._reconcile_paid(list(by_invoice))
+            Instalment.reconcile_paid(list({l.instalment
+                        for _, lines, _ in plans for l in lines
+                        if l.instalment}))
 
         balances = subscription_balances(subscription_ids)
         # a batch may hold several payments of a subscription: each shows
@@ -404,6 +431,9 @@ class Payment(Workflow, ModelSQL, ModelView):
         Move = pool.get('account.move')
         MoveLine = pool.get('account.move.line')
         Reconciliation = pool.get('account.move.reconciliation')
+        Line = pool.get('water.payment.line')
+        Instalment = pool.get('water.settlement.instalment')
+        Settlement = pool.get('water.settlement')
         for payment in payments:
             if not payment.cancel_reason:
                 raise PaymentError(gettext(
@@ -418,8 +448,9 @@ class Payment(Workflow, ModelSQL, ModelView):
         lines = [l for p in payments for l in p.move.lines]
         for line in lines:
             # a credit the next bills already took cannot come back
-            if (line.reconciliation and line.origin
-                    and not getattr(line.origin, 'invoice', True)):
+            if (line.reconciliation and isinstance(line.origin, Line)
+                    and not line.origin.invoice
+                    and not line.origin.instalment):
                 raise PaymentError(gettext(
                         'water_utility.msg_payment_cancel_credit_used',
                         payment=line.move.origin.rec_name))
@@ -448,6 +479,19 @@ class Payment(Workflow, ModelSQL, ModelView):
                         by_key[line.account, line.party].append(line)
                 groups.extend(by_key.values())
             MoveLine.reconcile(*groups)
+            # the instalments the receipts paid are due again
+            instalments = {l.instalment for p in payments for l in p.lines
+                if l.instalment and l.instalment.state == 'paid'}
+            Instalment.write(list(instalments), {'state': 'pending'})
+            to_write = []
+            for settlement in {i.settlement for i in instalments
+                    if i.settlement.state == 'done'}:
+                missed = any(i.state == 'missed'
+                    for i in settlement.instalments)
+                to_write.extend(([settlement], {
+                            'state': 'defaulted' if missed else 'signed'}))
+            if to_write:
+                Settlement.write(*to_write)
             # the other receipts of the bills may still settle some fully
             invoices = {l.move.origin for l in others
                 if l.move.origin and l.move.origin.__name__
@@ -512,6 +556,7 @@ class Payment(Workflow, ModelSQL, ModelView):
         Move = pool.get('account.move')
         MoveLine = pool.get('account.move.line')
         Period = pool.get('account.period')
+        PaymentLine = pool.get('water.payment.line')
         if not invoice_ids:
             return
         with without_check_access():
@@ -526,6 +571,10 @@ class Payment(Workflow, ModelSQL, ModelView):
                     ('credit', '>', 0),
                     ('invoice_payment', '=', None),
                     ], order=[('date', 'ASC'), ('id', 'ASC')])
+            # a part of an instalment waits for the rest of it
+            credits = [c for c in credits
+                if not (isinstance(c.origin, PaymentLine)
+                    and c.origin.instalment)]
             if not credits:
                 return
             subscription_ids = sorted({
@@ -661,6 +710,10 @@ class PaymentLine(ModelSQL, ModelView):
     invoice = fields.Many2One(
         'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT',
         help="The bill's invoice the amount settles; empty for a credit.")
+    instalment = fields.Many2One(
+        'water.settlement.instalment', "Settlement Instalment",
+        readonly=True, ondelete='RESTRICT',
+        help="The instalment of a settlement the amount pays.")
     bill = fields.Function(fields.Many2One('water.bill', "Bill"),
         'get_bill')
     currency = fields.Function(fields.Many2One(
@@ -695,6 +748,8 @@ class PaymentLine(ModelSQL, ModelView):
     def get_rec_name(self, name):
         if self.invoice:
             return self.invoice.rec_name
+        if self.instalment:
+            return self.instalment.rec_name
         return gettext('water_utility.msg_payment_credit')
 
 

@@ -62,7 +62,8 @@ class StatementLine(ModelSQL, ModelView):
     def get_origins(cls):
         pool = Pool()
         Model = pool.get('ir.model')
-        names = ['account.invoice', 'water.payment', 'account.move']
+        names = ['account.invoice', 'water.payment', 'account.move',
+            'water.settlement']
         return [(None, '')] + [(n, Model.get_name(n)) for n in names]
 
     def get_currency(self, name):
