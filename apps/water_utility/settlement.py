@@ -303,7 +303,8 @@ class Settlement(Workflow, ModelSQL, ModelView):
                 instalments.append(Instalment(
                         settlement=settlement, sequence=0,
                         due_date=settlement.signature_date or settlement.date,
-                        amount=settlement.down_payment))
+                        amount=settlement.company.currency.round(
+                            settlement.down_payment)))
             for item in settlement.get_schedule():
                 instalments.append(Instalment(
                         settlement=settlement, sequence=item.sequence,
@@ -617,7 +618,8 @@ class Instalment(ModelSQL, ModelView):
         with without_check_access():
             for line in PaymentLine.search([
                         ('instalment', 'in', [i.id for i in instalments]),
-                        ('payment.state', '=', 'posted'),
+                        ('payment.move', '!=', None),
+                    ('payment.state', '!=', 'cancelled'),
                         ]):
                 paid[line.instalment.id] += line.amount
         return {i.id: (i.amount - paid[i.id]
@@ -660,7 +662,8 @@ class Instalment(ModelSQL, ModelView):
         with without_check_access():
             payment_lines = PaymentLine.search([
                     ('instalment', 'in', [i.id for i in paid]),
-                    ('payment.state', '=', 'posted'),
+                    ('payment.move', '!=', None),
+                    ('payment.state', '!=', 'cancelled'),
                     ])
             move_lines = MoveLine.search([
                     ('origin', 'in', [str(l) for l in payment_lines]),

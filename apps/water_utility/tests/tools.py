@@ -8,7 +8,9 @@ from proteus import Model, Wizard
 
 __all__ = ['create_area', 'create_role_user', 'get_category',
     'create_connected_subscription', 'setup_accounting',
-    'create_revenue_account', 'create_service', 'add_component']
+    'create_revenue_account', 'create_service', 'add_component',
+    'setup_flat_tariff', 'bill_month', 'copy_account',
+    'create_statement_journal', 'create_desk']
 
 ROLES = {
     'admin': "Water Customer Services Manager",
@@ -146,3 +148,96 @@ def add_component(version, kind, product, categories=(), areas=(),
     for area in areas:
         component.areas.append(type(area)(area.id))
     return component
+
+
+def setup_flat_tariff(accounts, payment_term, billing_start, price=5,
+        fixed=10, config=None):
+    """Make the utility's tariff a flat price per m³ and a fixed charge a
+    month for domestic subscriptions, billed from billing_start"""
+    water_account = create_revenue_account(
+        "إيرادات المياه", accounts, config=config)
+    water = create_service("استهلاك المياه", water_account, 'm³',
+        config=config)
+    meter = create_service("رسم العداد الشهري", water_account, config=config)
+    Tariff = Model.get('water.tariff', config=config)
+    domestic = get_category('domestic', config)
+    tariff = Tariff(code='T', name="التعرفة")
+    version = tariff.versions.new(start_date=dt.date(2026, 1, 1))
+    add_component(version, 'volume', water, [domestic],
+        method='progressive', blocks=[(None, price)])
+    add_component(version, 'fixed', meter, [domestic], amount=Decimal(fixed))
+    tariff.save()
+    Configuration = Model.get('water.configuration', config=config)
+    configuration = Configuration(1)
+    configuration.tariff = tariff
+    configuration.billing_start = billing_start
+    configuration.bill_payment_term = payment_term
+    configuration.save()
+    return tariff
+
+
+def bill_month(month, readings, invoice_date, config=None):
+    """Read the meters on the 20th of month (readings: [(subscription,
+    value)]), close the period, bill and post the month; return the bills
+    by subscription id"""
+    Period = Model.get('water.reading.period', config=config)
+    Reading = Model.get('water.reading', config=config)
+    Run = Model.get('water.billing.run', config=config)
+    Bill = Model.get('water.bill', config=config)
+    schedule = Wizard('water.reading.period.schedule', config=config)
+    schedule.form.date = month
+    schedule.execute('schedule')
+    period, = Period.find([('start_date', '=', month)])
+    for subscription, value in readings:
+        Reading(period=period, subscription=subscription,
+            date=month.replace(day=20), value=Decimal(value)).save()
+    period.click('close')
+    run = Run(month=month, invoice_date=invoice_date)
+    run.save()
+    run.click('calculate')
+    run.click('post')
+    return {b.subscription.id: b for b in Bill.find([('run', '=', run.id)])}
+
+
+def copy_account(account, name, config=None):
+    "Create an account like account (type, parent) named name"
+    new, = account.duplicate()
+    new.name = name
+    new.save()
+    return new
+
+
+def create_statement_journal(name, account, config=None, **values):
+    "Create a statement journal validated by amount on account"
+    Journal = Model.get('account.journal', config=config)
+    StatementJournal = Model.get('account.statement.journal', config=config)
+    journal, = Journal.find([('type', '=', 'statement')], limit=1)
+    statement_journal = StatementJournal(name=name, journal=journal,
+        account=account, validation='amount', **values)
+    statement_journal.save()
+    return statement_journal
+
+
+def create_desk(name, area, accounts, config=None):
+    """Create a cash desk of area with a clearing account, an account of
+    cheques to deposit and one of cash differences (copies of the cash
+    account) and a statement journal for cash and for cheques; return the
+    desk and its accounts by name"""
+    Journal = Model.get('account.journal', config=config)
+    Desk = Model.get('water.cash.desk', config=config)
+    desk_accounts = {
+        'cash': accounts['cash'],
+        'clearing': copy_account(accounts['cash'], f"{name} - مقبوضات"),
+        'cheques': copy_account(accounts['cash'], "شيكات برسم الإيداع"),
+        'differences': copy_account(accounts['cash'], "فروقات الصندوق"),
+        }
+    cash_journal, = Journal.find([('type', '=', 'cash')], limit=1)
+    desk = Desk(name=name, area=area, journal=cash_journal,
+        clearing_account=desk_accounts['clearing'],
+        difference_account=desk_accounts['differences'],
+        cash_journal=create_statement_journal(
+            f"{name} - نقد", accounts['cash'], config=config),
+        cheque_journal=create_statement_journal(
+            f"{name} - شيكات", desk_accounts['cheques'], config=config))
+    desk.save()
+    return desk, desk_accounts
