@@ -73,3 +73,7 @@ class PaymentError(UserError):
 
 class CashSessionError(UserError):
     pass
+
+
+class RewardError(UserError):
+    pass

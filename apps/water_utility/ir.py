@@ -80,4 +80,5 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('water.reading.period|schedule_cron',
                     "Open Monthly Reading Periods"),
+                ('water.reward|grant_cron', "Grant On-Time Payment Rewards"),
                 ])
