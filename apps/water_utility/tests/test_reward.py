@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from ..punctuality import (
     FIXED, PERCENTAGE, add_months, eligible, paid_on_time, reward_amount,
@@ -306,8 +307,11 @@ class RewardTestCase(_DBTestCase):
 
     @with_transaction()
     def test_fixed_reward_capped(self):
-        "A fixed credit above the bill's charges takes only the charges"
+        """A fixed credit above the bill's charges takes only the charges;
+        the line reads in Arabic"""
         pool = Pool()
+        Translation = pool.get('ir.translation')
+        Line = pool.get('water.bill.line')
         Reward = pool.get('water.reward')
         Bill = pool.get('water.bill')
         Configuration = pool.get('water.configuration')
@@ -324,3 +328,8 @@ class RewardTestCase(_DBTestCase):
                 billing.MONTH, self.company, [subscription.id])
             self.assertEqual(bill.lines[-1].amount, Decimal('-188.00'))
             self.assertEqual(bill.amount, Decimal(0))
+            Translation.translation_import('ar', 'water_utility',
+                [str(base.MODULE / 'locale' / 'ar.po')])
+            with Transaction().set_context(language='ar'):
+                line = Line(bill.lines[-1].id)
+                self.assertEqual(line.description, "مكافأة الالتزام بالسداد")
