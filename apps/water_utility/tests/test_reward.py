@@ -212,9 +212,9 @@ class RewardTestCase(_DBTestCase):
         on_time, late, young, unpaid = self.setup_rewards()
         with set_company(self.company):
             # September's bills fall due on 31 October
-            self.assertEqual(Reward.default_grant_month(
+            self.assertEqual(Reward.last_due_month(
                     self.company.id, dt.date(2026, 10, 31)), AUGUST)
-            self.assertEqual(Reward.default_grant_month(
+            self.assertEqual(Reward.last_due_month(
                     self.company.id, dt.date(2026, 11, 5)), SEPTEMBER)
             with patch.object(Date, 'today',
                     return_value=dt.date(2026, 11, 5)):
