@@ -87,6 +87,12 @@ class Configuration(metaclass=PoolMeta):
         help="The service of the reward line: its revenue account takes the "
         "rewards.")
 
+    reward_categories = fields.Many2Many(
+        'water.configuration-water.subscription.category', 'configuration',
+        'category', "Reward Categories",
+        help="The subscription categories the programme rewards; empty for "
+        "every category.")
+
     @classmethod
     def default_reward_months(cls):
         return 12
@@ -100,6 +106,17 @@ class Configuration(metaclass=PoolMeta):
         if self.reward_kind == punctuality.FIXED:
             return self.reward_amount
         return self.reward_percentage
+
+
+class ConfigurationRewardCategory(ModelSQL):
+    "Configuration - Reward Category"
+    __name__ = 'water.configuration-water.subscription.category'
+    configuration = fields.Many2One(
+        'water.configuration', "Configuration", required=True,
+        ondelete='CASCADE')
+    category = fields.Many2One(
+        'water.subscription.category', "Category", required=True,
+        ondelete='CASCADE')
 
 
 class Reward(Workflow, ModelSQL, ModelView):
@@ -288,7 +305,8 @@ class Reward(Workflow, ModelSQL, ModelView):
         cls.lock()
         start, end = punctuality.window(month, months)
         required = punctuality.window_months(month, months)
-        found = cls._window_bills(company_id, start, end)
+        found = cls._window_bills(company_id, start, end,
+            [c.id for c in configuration.reward_categories])
         vlist = []
         today = date or Date.today()
         for (subscription, party), bills in found.items():
@@ -311,10 +329,11 @@ class Reward(Workflow, ModelSQL, ModelView):
         return cls.create(vlist)
 
     @classmethod
-    def _window_bills(cls, company_id, start, end):
+    def _window_bills(cls, company_id, start, end, categories=None):
         """The posted bills of the window from start to end of the active
-        subscriptions connected before it and without a reward reaching
-        into it: by (subscription, party), (month, due date, paid date)
+        subscriptions connected before it (of categories, if given) and
+        without a reward reaching into it: by (subscription, party), the
+        (month, due date, paid date) of each
 
         One query: each bill with the latest reconciliation date of its
         receivable lines, none when one of them is still open.
@@ -332,6 +351,13 @@ class Reward(Workflow, ModelSQL, ModelView):
         reconciliation = Reconciliation.__table__()
         reward = cls.__table__()
         cursor = Transaction().connection.cursor()
+        where = ((bill.company == company_id)
+            & (bill.state == 'posted')
+            & (bill.month >= start) & (bill.month <= end)
+            & (subscription.state == 'active')
+            & (subscription.connection_date <= start))
+        if categories:
+            where &= subscription.category.in_(categories)
         rewarded = reward.select(reward.subscription,
             where=(reward.company == company_id)
             & (reward.state != 'cancelled')
@@ -348,12 +374,7 @@ class Reward(Workflow, ModelSQL, ModelView):
                 bill.subscription, subscription.party, bill.id, bill.month,
                 bill.due_date, Max(reconciliation.date),
                 Count(line.id) - Count(line.reconciliation),
-                where=(bill.company == company_id)
-                & (bill.state == 'posted')
-                & (bill.month >= start) & (bill.month <= end)
-                & (subscription.state == 'active')
-                & (subscription.connection_date <= start)
-                & ~bill.subscription.in_(rewarded),
+                where=where & ~bill.subscription.in_(rewarded),
                 group_by=[bill.subscription, subscription.party, bill.id,
                     bill.month, bill.due_date]))
         cursor.execute(*query)

@@ -209,6 +209,7 @@ class RewardTestCase(_DBTestCase):
         pool = Pool()
         Reward = pool.get('water.reward')
         Date = pool.get('ir.date')
+        Configuration = pool.get('water.configuration')
         on_time, late, young, unpaid = self.setup_rewards()
         with set_company(self.company):
             # September's bills fall due on 31 October
@@ -216,6 +217,14 @@ class RewardTestCase(_DBTestCase):
                     self.company.id, dt.date(2026, 10, 31)), AUGUST)
             self.assertEqual(Reward.last_due_month(
                     self.company.id, dt.date(2026, 11, 5)), SEPTEMBER)
+            # a programme for commercial subscriptions only rewards none
+            configuration = Configuration(1)
+            configuration.reward_categories = [
+                base.model_data('category_commercial')]
+            configuration.save()
+            self.assertEqual(Reward.grant(SEPTEMBER, self.company.id), [])
+            configuration.reward_categories = []
+            configuration.save()
             with patch.object(Date, 'today',
                     return_value=dt.date(2026, 11, 5)):
                 Reward.grant_cron()
