@@ -38,6 +38,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import bulk, consumption, rating
 from .exceptions import BillError, BillingError
 from .reading import month_bounds
+from .statement import PAYMENT_JOURNALS
 
 logger = logging.getLogger(__name__)
 # times a worker looks again at a run another worker is checking
@@ -948,6 +949,9 @@ class Bill(Workflow, ModelSQL, ModelView):
             invoices = posting.post_standard(
                 cls.browse([r.id for r in rows]), invoice_date)
         cls._after_post(rows, invoices)
+        # what the subscribers paid ahead settles the new bills
+        Payment = pool.get('water.payment')
+        Payment.apply_credits([i['id'] for i in invoices])
         return [r.id for r in rows]
 
     @classmethod
@@ -1302,7 +1306,9 @@ class LedgerLine(ModelSQL, ModelView):
                     condition=line.move == move.id
                     ).join(journal, condition=move.journal == journal.id
                     ).select(
-                    line.id, line.water_subscription, move.id, journal.type,
+                    line.id, line.water_subscription, move.id,
+                    journal.type.in_(PAYMENT_JOURNALS)
+                    | move.origin.like('water.payment,%'),
                     move.date, Coalesce(line.description, move.description),
                     line.debit - line.credit,
                     where=fields.SQL_OPERATORS['in'](
@@ -1323,14 +1329,14 @@ class LedgerLine(ModelSQL, ModelView):
                 'adjustments': Decimal(0),
                 }
             total = previous[subscription]
-            for (line_id, _, move_id, journal_type, date, description,
+            for (line_id, _, move_id, paid, date, description,
                     amount) in new[subscription]:
                 # SQLite computes the difference as a float
                 amount = currency.round(Decimal(str(amount)))
                 total += amount
                 if own_moves.get(move_id) == bill.id:
                     kind = 'bill'
-                elif journal_type == 'cash':
+                elif paid:
                     kind = 'payment'
                     values['payments'] -= amount
                 else:

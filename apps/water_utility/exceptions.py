@@ -75,5 +75,9 @@ class CashSessionError(UserError):
     pass
 
 
+class BankImportError(UserError):
+    pass
+
+
 class RewardError(UserError):
     pass

@@ -158,7 +158,15 @@ class Payment(Workflow, ModelSQL, ModelView):
     state = fields.Selection([
             ('draft', "Draft"),
             ('posted', "Posted"),
+            ('cancelled', "Cancelled"),
             ], "State", readonly=True, sort=False)
+    cancel_reason = fields.Char("Cancellation Reason",
+        states={
+            'invisible': Eval('state') == 'draft',
+            'readonly': Eval('state') != 'posted',
+            },
+        help="Why the receipt was cancelled (a wrong subscription or "
+        "amount): required to cancel.")
 
     del _states
 
@@ -173,11 +181,16 @@ class Payment(Workflow, ModelSQL, ModelView):
                     where=t.state == 'draft'),
                 })
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
-        cls._transitions |= {('draft', 'posted')}
+        cls._transitions |= {('draft', 'posted'), ('posted', 'cancelled')}
         cls._buttons.update({
                 'post': {
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'posted',
+                    'readonly': ~Eval('cancel_reason'),
+                    'depends': ['state', 'cancel_reason'],
                     },
                 })
 
@@ -365,10 +378,80 @@ class Payment(Workflow, ModelSQL, ModelView):
             cls._reconcile_paid(list(by_invoice))
 
         balances = subscription_balances(subscription_ids)
-        for payment in payments:
-            payment.balance = payment.currency.round(
-                balances[payment.subscription.id])
+        # a batch may hold several payments of a subscription: each shows
+        # the balance it left, before the next ones
+        for payment in reversed(payments):
+            subscription = payment.subscription.id
+            payment.balance = payment.currency.round(balances[subscription])
+            balances[subscription] += payment.amount
         cls.save(payments)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, payments):
+        """Cancel wrong receipts of a day still open: their moves are
+        reversed and the bills they settled are open again
+
+        The receipt keeps its number (the sequence has no gap) and shows as
+        cancelled on the day; the subscriber's statement shows the payment
+        and its reversal.
+        """
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Reconciliation = pool.get('account.move.reconciliation')
+        for payment in payments:
+            if not payment.cancel_reason:
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_reason',
+                        payment=payment.rec_name))
+            if not payment.session or payment.session.state != 'open':
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_closed',
+                        payment=payment.rec_name))
+        Subscription.lock(Subscription.browse(
+                sorted({p.subscription.id for p in payments})))
+        lines = [l for p in payments for l in p.move.lines]
+        for line in lines:
+            # a credit the next bills already took cannot come back
+            if (line.reconciliation and line.origin
+                    and not getattr(line.origin, 'invoice', True)):
+                raise PaymentError(gettext(
+                        'water_utility.msg_payment_cancel_credit_used',
+                        payment=line.move.origin.rec_name))
+        with without_check_access():
+            reconciliations = list({l.reconciliation for l in lines
+                    if l.reconciliation})
+            others = [l for r in reconciliations for l in r.lines
+                if l not in lines]
+            Reconciliation.delete(reconciliations)
+            Invoice.remove_payment_lines(
+                [l for l in lines if l.invoice_payment])
+            cancels = []
+            for payment in payments:
+                cancels.append(payment.move.cancel(reversal=True, default={
+                            'description': gettext(
+                                'water_utility.msg_payment_cancel_description',
+                                number=payment.number,
+                                reason=payment.cancel_reason),
+                            }))
+            Move.post(cancels)
+            groups = []
+            for payment, cancel in zip(payments, cancels):
+                by_key = defaultdict(list)
+                for line in payment.move.lines + cancel.lines:
+                    if line.account.reconcile:
+                        by_key[line.account, line.party].append(line)
+                groups.extend(by_key.values())
+            MoveLine.reconcile(*groups)
+            # the other receipts of the bills may still settle some fully
+            invoices = {l.move.origin for l in others
+                if l.move.origin and l.move.origin.__name__
+                == 'account.invoice'}
+            cls._reconcile_paid(list(invoices))
 
     @classmethod
     def _touch(cls, payments):
@@ -411,6 +494,119 @@ class Payment(Workflow, ModelSQL, ModelView):
                 groups.append(group)
         if groups:
             MoveLine.reconcile(*groups)
+
+    @classmethod
+    def apply_credits(cls, invoice_ids):
+        """Settle newly posted bills with the credits their subscriptions
+        hold (an overpayment, a credit note left over), the oldest first
+
+        A credit that a bill takes whole becomes one of its payment lines.
+        Otherwise a move in the credit's journal carries it: its debit
+        cancels the credit, its credits pay the bills and keep the rest as
+        a new credit.  The subscription's balance does not change; its
+        bills stop being overdue for money it already paid.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Period = pool.get('account.period')
+        if not invoice_ids:
+            return
+        with without_check_access():
+            new = Invoice.browse(invoice_ids)
+            subscription_ids = sorted({i.water_subscription.id for i in new
+                    if i.water_subscription})
+            credits = MoveLine.search([
+                    ('water_subscription', 'in', subscription_ids),
+                    ('account.type.receivable', '=', True),
+                    ('reconciliation', '=', None),
+                    ('move.state', '=', 'posted'),
+                    ('credit', '>', 0),
+                    ('invoice_payment', '=', None),
+                    ], order=[('date', 'ASC'), ('id', 'ASC')])
+            if not credits:
+                return
+            subscription_ids = sorted({
+                    c.water_subscription.id for c in credits})
+            invoices = Invoice.search([
+                    ('water_subscription', 'in', subscription_ids),
+                    ('type', '=', 'out'),
+                    ('state', '=', 'posted'),
+                    ])
+            to_pay = Invoice.get_amount_to_pay(invoices, 'amount_to_pay')
+        items = defaultdict(dict)
+        invoice_of = {}
+        for invoice in invoices:
+            if to_pay.get(invoice.id, 0) > 0:
+                invoice_of[invoice.id] = invoice
+                items[invoice.water_subscription.id][invoice.id] = (
+                    allocation.Item(invoice.id, invoice.invoice_date,
+                        to_pay[invoice.id]))
+
+        by_invoice = defaultdict(list)
+        moves, pairs = [], []
+        for credit in credits:
+            subscription = credit.water_subscription
+            open_ = items[subscription.id]
+            allocated, left = allocation.allocate(
+                credit.credit - credit.debit, list(open_.values()))
+            if not allocated:
+                continue
+            for invoice_id, part in allocated:
+                item = open_[invoice_id]
+                open_[invoice_id] = item._replace(amount=item.amount - part)
+            if len(allocated) == 1 and not left:
+                by_invoice[invoice_of[allocated[0][0]]].append(credit)
+                continue
+            date = max(invoice_of[i].invoice_date for i, _ in allocated)
+            description = gettext('water_utility.msg_payment_credit_applied',
+                subscription=subscription.number)
+            lines = [MoveLine(
+                    account=credit.account, party=credit.party,
+                    debit=credit.credit - credit.debit, credit=Decimal(0),
+                    water_subscription=subscription,
+                    description=description)]
+            for invoice_id, part in allocated:
+                lines.append(MoveLine(
+                        account=invoice_of[invoice_id].account,
+                        party=credit.party, debit=Decimal(0), credit=part,
+                        water_subscription=subscription,
+                        description=description))
+            if left:
+                lines.append(MoveLine(
+                        account=credit.account, party=credit.party,
+                        debit=Decimal(0), credit=left,
+                        water_subscription=subscription,
+                        description=description))
+            company = credit.move.company
+            with without_check_access():
+                period = Period.find(company, date=date)
+            moves.append(Move(
+                    company=company, journal=credit.move.journal,
+                    period=period, date=date, origin=credit.move.origin,
+                    description=description, lines=lines))
+            pairs.append((credit, allocated))
+        with without_check_access():
+            if moves:
+                Move.save(moves)
+                Move.post(moves)
+                to_reconcile = []
+                for move, (credit, allocated) in zip(
+                        Move.browse(moves), pairs):
+                    lines = sorted(move.lines, key=lambda l: l.id)
+                    to_reconcile.append(
+                        [credit] + [l for l in lines if l.debit])
+                    paid = [l for l in lines if l.credit]
+                    for invoice_id, part in allocated:
+                        line = next(l for l in paid if l.credit == part)
+                        paid.remove(line)
+                        by_invoice[invoice_of[invoice_id]].append(line)
+                MoveLine.reconcile(*to_reconcile)
+            if by_invoice:
+                Invoice.add_payment_lines(
+                    {i: [l.id for l in ls] for i, ls in by_invoice.items()})
+                cls._reconcile_paid(list(by_invoice))
 
     def get_debit(self):
         "Return the journal and the account the money goes to"

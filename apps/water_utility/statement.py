@@ -20,6 +20,8 @@ from trytond.transaction import Transaction
 
 from .report_html import HTMLReport
 
+# the journals of money received: the desks' and the banks' statements
+PAYMENT_JOURNALS = ['cash', 'statement']
 KINDS = [
     ('bill', "Bill"),
     ('payment', "Payment"),
@@ -98,7 +100,9 @@ class StatementLine(ModelSQL, ModelView):
                 line.write_date.as_('write_date'),
                 line.water_subscription.as_('subscription'),
                 move.date.as_('date'),
-                Case((journal.type == 'cash', Literal('payment')),
+                Case((journal.type.in_(PAYMENT_JOURNALS)
+                        | move.origin.like('water.payment,%'),
+                        Literal('payment')),
                     ((journal.type == 'revenue') & (line.debit > 0),
                         Literal('bill')),
                     else_=Literal('adjustment')).as_('kind'),

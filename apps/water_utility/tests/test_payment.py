@@ -14,6 +14,7 @@ from trytond.tests.test_tryton import DB_NAME, _DBTestCase, with_transaction
 from trytond.transaction import Transaction, TransactionError
 
 from ..bill_report import add_months
+from ..payment import subscription_balances
 from . import test_billing as billing
 from . import test_module as base
 
@@ -82,7 +83,7 @@ class PaymentTestCase(_DBTestCase):
         self.company = company
         with set_company(company):
             revenue, term = billing.setup_accounting(company)
-            products = billing.create_products(revenue)
+            self.products = products = billing.create_products(revenue)
             subscriptions = [base.create_subscription(area, route, domestic,
                     party=base.create_subscriber(f"مشترك {i}",
                         phone=f'+97059810{i:04d}'))
@@ -155,6 +156,16 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(balance(accounts['cheques']), Decimal(80))
             self.assertEqual(balance(accounts['difference']), Decimal(5))
 
+            # the closing sheet the cashier signs lists the receipts
+            Report = pool.get('water.cash.session.report', type='report')
+            with Transaction().set_context(language='ar'):
+                ext, content, _, _ = Report.execute([session.id], {})
+            self.assertEqual(ext, 'pdf')
+            text = pdf_text(content)
+            for payment in [first, second]:
+                self.assertIn(payment.number, text)
+            self.assertIn('CHQ 4711', text)
+
     @with_transaction()
     def test_oldest_bill_first(self):
         "A payment settles September's bill before October's"
@@ -171,6 +182,81 @@ class PaymentTestCase(_DBTestCase):
                 [(september, TOTAL), (october, 200 - TOTAL)])
             self.assertTrue(september.__class__(september.id).reconciled)
             self.assertEqual(payment.balance, 2 * TOTAL - 200)
+
+    @with_transaction()
+    def test_credit_settles_next_bills(self):
+        """What a subscriber paid ahead settles the next bills in the
+        ledger: a small credit becomes a payment of the next bill, a large
+        one pays it and the rest stays a credit"""
+        pool = Pool()
+        Session = pool.get('water.cash.session')
+        Bill = pool.get('water.bill')
+        Invoice = pool.get('account.invoice')
+        small, large = self.setup_bills(months=(SEPTEMBER,), count=2)
+        with set_company(self.company):
+            desk, _ = setup_desk(self.company)
+            session = Session(desk=desk, date=dt.date(2026, 10, 10))
+            session.save()
+            self.take(session, small, TOTAL + 24)
+            self.take(session, large, 2 * TOTAL + 10)
+
+            bills = billing.create_bills(
+                [small, large], self.products, month=billing.MONTH)
+            Bill.post(bills, invoice_date=add_months(billing.MONTH, 1))
+
+            _, small_october = subscription_invoices(small)
+            self.assertEqual(Invoice(small_october.id).amount_to_pay,
+                TOTAL - 24)
+            _, large_october = subscription_invoices(large)
+            self.assertTrue(Invoice(large_october.id).reconciled)
+            balances = subscription_balances([small.id, large.id])
+            self.assertEqual(balances[small.id], TOTAL - 24)
+            # the rest of the credit goes on to November
+            self.assertEqual(balances[large.id], Decimal(-10))
+
+    @with_transaction()
+    def test_cancel_receipt(self):
+        """A receipt taken for the wrong subscription is cancelled the same
+        day: the bill is open again, the day does not count it, the
+        number stays used; after the count it can no longer be"""
+        pool = Pool()
+        Session = pool.get('water.cash.session')
+        Payment = pool.get('water.payment')
+        Invoice = pool.get('account.invoice')
+        subscription, other = self.setup_bills(count=2)
+        with set_company(self.company):
+            desk, accounts = setup_desk(self.company)
+            session = Session(desk=desk, date=dt.date(2026, 11, 10))
+            session.save()
+            good = self.take(session, other, '50')
+            wrong = self.take(session, subscription, TOTAL + 10)
+            invoice, = subscription_invoices(subscription)
+            self.assertTrue(Invoice(invoice.id).reconciled)
+
+            with self.assertRaises(UserError):
+                Payment.cancel([wrong])  # no reason given
+            wrong.cancel_reason = "اشتراك خاطئ"
+            wrong.save()
+            Payment.cancel([wrong])
+            wrong = Payment(wrong.id)
+            self.assertEqual(wrong.state, 'cancelled')
+            self.assertTrue(wrong.number)
+            invoice = Invoice(invoice.id)
+            self.assertFalse(invoice.reconciled)
+            self.assertEqual(invoice.amount_to_pay, TOTAL)
+            self.assertEqual(
+                subscription_balances([subscription.id])[subscription.id],
+                TOTAL)
+            self.assertEqual(balance(accounts['clearing']), Decimal(50))
+
+            Session.close([session])
+            session = Session(session.id)
+            expected = {c.method: c.expected for c in session.counts}
+            self.assertEqual(expected['cash'], Decimal(50))
+            good.cancel_reason = "خطأ"
+            good.save()
+            with self.assertRaises(UserError):
+                Payment.cancel([good])
 
     @with_transaction()
     def test_scanned_bill_first(self):
@@ -354,6 +440,14 @@ def committed(func, **kwargs):
             # the lock is held by the other: the client tries again
             time.sleep(0.05)
     raise AssertionError("no transaction went through")
+
+
+def pdf_text(content):
+    "The text of every page of a PDF"
+    import pypdfium2
+    document = pypdfium2.PdfDocument(content)
+    return '\n'.join(
+        page.get_textpage().get_text_range() for page in document)
 
 
 def subscription_invoices(subscription):
