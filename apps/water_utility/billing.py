@@ -874,6 +874,7 @@ class Bill(Workflow, ModelSQL, ModelView):
             values, bill_lines, reading_ids = context.bill(subscription_id)
             if values is None:
                 continue
+            context.add_reward(subscription_id, values, bill_lines)
             values.update({
                     'run': run.id if run else None,
                     'corrects': corrects.id if corrects else None,
@@ -1191,6 +1192,8 @@ class Line(ModelSQL, ModelView):
 def describe_line(line, product_name, digits):
     """The text of a bill line (a record or any object with its fields) in
     the language of the context"""
+    if line.kind == 'reward':
+        product_name = gettext('water_utility.msg_bill_line_reward')
     if line.kind == rating.VOLUME:
         message = ('water_utility.msg_bill_line_settlement'
             if line.settlement else 'water_utility.msg_bill_line_block')
@@ -1508,6 +1511,7 @@ class BillingContext:
                 products.update(c.product.id for c in version.components)
         self.quantum = {p.id: Decimal(str(p.default_uom.rounding))
             for p in Product.browse(list(products))}
+        self.rewards = pool.get('water.reward').to_bill(subscription_ids)
 
     def _subscriptions(self, ids):
         pool = Pool()
@@ -1804,6 +1808,19 @@ class BillingContext:
                 'month_days': self.month_days if l.days else None,
                 'settlement': l.settlement,
                 } for l in lines], [r['id'] for r in readings]
+
+    def add_reward(self, subscription_id, values, lines):
+        """Add to a calculated bill the line of its subscription's pending
+        reward (reward.py), taken off its charges"""
+        pool = Pool()
+        Reward = pool.get('water.reward')
+        if values.get('state') != 'calculated':
+            return
+        line = Reward.bill_line(self.rewards.get(subscription_id),
+            values['amount'], self.currency)
+        if line:
+            lines.append(line)
+            values['amount'] += line['amount']
 
     def held(self, values, reason, detail):
         values.update({

@@ -85,3 +85,7 @@ class CollectionError(UserError):
 
 class SettlementError(UserError):
     pass
+
+
+class RewardError(UserError):
+    pass

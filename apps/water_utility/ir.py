@@ -82,4 +82,5 @@ class Cron(metaclass=PoolMeta):
                     "Open Monthly Reading Periods"),
                 ('water.settlement|check_missed',
                     "Check Missed Settlement Instalments"),
+                ('water.reward|grant_cron', "Grant On-Time Payment Rewards"),
                 ])
