@@ -133,6 +133,17 @@ class Dunning(metaclass=PoolMeta):
         cls.water_act(cls.browse([d.id for d in to_act]))
 
     @classmethod
+    def water_run(cls, date=None):
+        """Create the dunnings of the lines overdue at the date and process
+        them: the daily climb of the ladder"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        cls.generate_dunnings(date)
+        cls.process(cls.search([('state', '=', 'draft')]))
+
+    @classmethod
     def water_reached(cls, subscription_ids, exclude):
         "The highest rank done for each subscription by other dunnings"
         reached = {}

@@ -80,6 +80,7 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('water.reading.period|schedule_cron',
                     "Open Monthly Reading Periods"),
+                ('account.dunning|water_run', "Climb the Collection Ladder"),
                 ('water.settlement|check_missed',
                     "Check Missed Settlement Instalments"),
                 ('water.reward|grant_cron', "Grant On-Time Payment Rewards"),

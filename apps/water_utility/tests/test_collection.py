@@ -67,8 +67,7 @@ def run(date):
     Dunning = pool.get('account.dunning')
     Date = pool.get('ir.date')
     with patch.object(Date, 'today', return_value=date):
-        Dunning.generate_dunnings(date)
-        Dunning.process(Dunning.search([('state', '=', 'draft')]))
+        Dunning.water_run(date)
 
 
 class CollectionTestCase(_DBTestCase):
