@@ -1123,6 +1123,12 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     dunned = in_transaction(settings, admin, company,
         lambda: demo_collection.run_ladder(today))
     clock.note(f"{dunned} overdue lines on the collection ladder")
+    approvers = in_transaction(settings, admin, company,
+        demo_collection.setup_approvers)
+    clock.note(f"{approvers} settlement approvers (10 % of discount)")
+    rewards = in_transaction(settings, admin, company,
+        demo_collection.grant_rewards)
+    clock.note(f"{rewards} rewards for on-time payers")
 
 
 def create_stock(settings, admin, company, stock):

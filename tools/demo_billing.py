@@ -27,6 +27,8 @@ PRODUCTS = {
         "رسوم نفايات محصّلة لحساب بلدية رفح"),
     'welfare': ("Social-welfare discount", "خصم الشؤون الاجتماعية", 'u',
         "خصومات الشؤون الاجتماعية"),
+    'reward': ("On-time payment reward", "مكافأة الالتزام بالسداد", 'u',
+        "مكافآت الالتزام بالسداد"),
     }
 DOMESTIC_BLOCKS = [(20, '5.5'), (40, '7.2'), (80, '9.5'), (120, '12'),
     (None, '13')]
@@ -159,6 +161,24 @@ def setup_billing(company_id, billing_start):
     configuration.billing_start = billing_start
     configuration.bill_payment_term = term
     configuration.bill_language = arabic
+    # charter point 15: 5 % off the next bill after two months paid on
+    # time (the demo bills few months; the utility's rule says twelve)
+    configuration.reward_enabled = True
+    configuration.reward_months = 2
+    configuration.reward_kind = 'percentage'
+    configuration.reward_percentage = Decimal('0.05')
+    configuration.reward_product = products['reward']
+    # the settlement policy: at most 10 % off, 10 % down, 12 instalments
+    expense, = Account.search([
+            ('type.expense', '=', True), ('company', '=', company_id),
+            ('closed', '!=', True)], limit=1, order=[('code', 'ASC')])
+    configuration.settlement_max_discount = Decimal(10)
+    configuration.settlement_min_down_payment = Decimal(10)
+    configuration.settlement_max_instalments = 12
+    configuration.settlement_grace_days = 5
+    configuration.settlement_journal, = Journal.search(
+        [('type', '=', 'general')], limit=1)
+    configuration.settlement_discount_account = expense
     configuration.save()
     cash_journal, = Journal.search([('type', '=', 'cash')], limit=1)
     cash, = Account.search([('code', '=', '1.1.1'),

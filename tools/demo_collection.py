@@ -43,3 +43,26 @@ def run_ladder(today):
     dunnings = Dunning.search([('state', '=', 'draft')])
     Dunning.process(dunnings)
     return len(dunnings)
+
+
+def setup_approvers(limit=10):
+    """Let the settlement approvers grant up to limit % of discount, the
+    utility's policy (inside a transaction); return how many"""
+    from decimal import Decimal
+    from trytond.pool import Pool
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    group = ModelData.get_id('water_utility', 'group_water_settlement_approver')
+    users = User.search([('groups', '=', group)])
+    User.write(users, {'water_settlement_discount_limit': Decimal(limit)})
+    return len(users)
+
+
+def grant_rewards():
+    "Grant the rewards of the last month judged, as the monthly task does"
+    from trytond.pool import Pool
+    Reward = Pool().get('water.reward')
+    before = Reward.search([], count=True)
+    Reward.grant_cron()
+    return Reward.search([], count=True) - before

@@ -263,7 +263,9 @@ DIAMETERS = {
 # each walks the routes of his area.
 ROLES = [
     ('manager', 'manager',
-        ['water_utility.group_water_admin', 'party.group_party_admin'],
+        ['water_utility.group_water_admin', 'party.group_party_admin',
+            'water_utility.group_water_settlement_approver',
+            'water_utility.group_water_collection_manager'],
         "مدير خدمات المشتركين"),
     ('billing', 'billing',
         ['water_utility.group_water_billing'],

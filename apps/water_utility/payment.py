@@ -545,10 +545,10 @@ class Payment(Workflow, ModelSQL, ModelView):
         """Settle newly posted bills with the credits their subscriptions
         hold (an overpayment, a credit note left over), the oldest first
 
-        A credit that a bill takes whole becomes one of its payment lines.
-        Otherwise a move in the credit's journal carries it: its debit
-        cancels the credit, its credits pay the bills and keep the rest as
-        a new credit.  The subscription's balance does not change; its
+        A receipt's credit that a bill takes whole becomes one of its
+        payment lines.  Otherwise (or for a credit note) a move in the
+        credit's journal carries it: its debit cancels the credit, its
+        credits pay the bills and keep the rest as a new credit.  The subscription's balance does not change; its
         bills stop being overdue for money it already paid.
         """
         pool = Pool()
@@ -606,7 +606,10 @@ class Payment(Workflow, ModelSQL, ModelView):
             for invoice_id, part in allocated:
                 item = open_[invoice_id]
                 open_[invoice_id] = item._replace(amount=item.amount - part)
-            if len(allocated) == 1 and not left:
+            # a credit note's own line stays its own: a payment line of
+            # another bill would leave the note open in Tryton's eyes
+            if (len(allocated) == 1 and not left
+                    and not isinstance(credit.move.origin, Invoice)):
                 by_invoice[invoice_of[allocated[0][0]]].append(credit)
                 continue
             date = max(invoice_of[i].invoice_date for i, _ in allocated)
