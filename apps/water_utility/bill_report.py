@@ -20,7 +20,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import rating
 from .billing import describe_line
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 CHART_MONTHS = 12
 # the scheme a cashier's scanner or a banking app reads (see doc/design.rst)
@@ -124,7 +124,7 @@ class BillView:
         self.instalments = []
 
 
-class BillReport(HTMLReport):
+class BillReport(SubscriberReport):
     "Water Bill"
     __name__ = 'water.bill'
 
@@ -136,17 +136,17 @@ class BillReport(HTMLReport):
             ('language', lang.code if lang else None),)
 
     @classmethod
+    def report_language(cls, records, header):
+        # the subscriber's language, else the bills' (Arabic)
+        return (header.get('language')
+            or super().report_language(records, header))
+
+    @classmethod
     def get_context(cls, records, header, data):
         pool = Pool()
-        Lang = pool.get('ir.lang')
-        Configuration = pool.get('water.configuration')
-        # the subscriber's language, else the bills' (Arabic)
-        language = (header.get('language')
-            or Configuration(1).get_bill_language())
-        Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
-        lang = Lang.get(language)
-        context['lang'] = lang
+        lang = context['lang']
+        language = lang.code
         history = cls.history(records)
         # records read in the language of the bill (product names, months)
         Bill = pool.get('water.bill')

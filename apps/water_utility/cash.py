@@ -26,7 +26,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import CashSessionError
 from .payment import DESK_METHODS, METHODS
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 
 def _statement_journal(method):
@@ -405,7 +405,6 @@ class Session(Workflow, ModelSQL, ModelView):
         pass
 
 
-
 class CashCount(ModelSQL, ModelView):
     "Water Cash Count"
     __name__ = 'water.cash.count'
@@ -531,17 +530,6 @@ class StatementJournal(metaclass=PoolMeta):
         help="Imported files of the journal are matched to subscriptions.")
 
 
-class SessionReport(HTMLReport):
+class SessionReport(SubscriberReport):
     "Water Cashier's Day Closing"
     __name__ = 'water.cash.session.report'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Configuration = pool.get('water.configuration')
-        language = Configuration(1).get_bill_language()
-        Transaction().set_context(language=language)
-        context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
-        return context

@@ -30,7 +30,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import CollectionError
 from .payment import subscription_balances
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 # The ladder, lowest first.  There is deliberately no action that cuts,
 # disconnects, restricts or suspends the supply (charter point 11).
@@ -606,44 +606,23 @@ class LegalReferral(CollectionMixin, Workflow, ModelSQL, ModelView):
         cls.write(referrals, {'approved_by': None, 'approval_date': None})
 
 
-def _report_language():
-    "Collection documents are printed in the language of the bills"
-    pool = Pool()
-    Configuration = pool.get('water.configuration')
-    return Configuration(1).get_bill_language()
-
-
-class LetterReport(HTMLReport):
+class LetterReport(SubscriberReport):
     "Water Collection Letter"
     __name__ = 'water.collection.letter'
 
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        language = _report_language()
-        Transaction().set_context(language=language)
-        context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
-        return context
 
-
-class EvidenceReport(HTMLReport):
+class EvidenceReport(SubscriberReport):
     "Water Legal Referral Evidence File"
     __name__ = 'water.legal.referral.evidence'
 
     @classmethod
     def get_context(cls, records, header, data):
         pool = Pool()
-        Lang = pool.get('ir.lang')
         Line = pool.get('water.statement.line')
         Notice = pool.get('water.collection.notice')
         Task = pool.get('water.collection.task')
         Dunning = pool.get('account.dunning')
-        language = _report_language()
-        Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
         subscription_ids = list({r.subscription.id for r in records})
         notices, tasks, dunnings = (defaultdict(list) for _ in range(3))
         for record in Notice.search([

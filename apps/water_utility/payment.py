@@ -34,7 +34,7 @@ from trytond.wizard import (
 
 from . import allocation
 from .exceptions import PaymentError
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 METHODS = [
     ('cash', "Cash"),
@@ -433,7 +433,6 @@ class Payment(Workflow, ModelSQL, ModelView):
         Reconciliation = pool.get('account.move.reconciliation')
         Line = pool.get('water.payment.line')
         Instalment = pool.get('water.settlement.instalment')
-        Settlement = pool.get('water.settlement')
         for payment in payments:
             if not payment.cancel_reason:
                 raise PaymentError(gettext(
@@ -479,19 +478,8 @@ class Payment(Workflow, ModelSQL, ModelView):
                         by_key[line.account, line.party].append(line)
                 groups.extend(by_key.values())
             MoveLine.reconcile(*groups)
-            # the instalments the receipts paid are due again
-            instalments = {l.instalment for p in payments for l in p.lines
-                if l.instalment and l.instalment.state == 'paid'}
-            Instalment.write(list(instalments), {'state': 'pending'})
-            to_write = []
-            for settlement in {i.settlement for i in instalments
-                    if i.settlement.state == 'done'}:
-                missed = any(i.state == 'missed'
-                    for i in settlement.instalments)
-                to_write.extend(([settlement], {
-                            'state': 'defaulted' if missed else 'signed'}))
-            if to_write:
-                Settlement.write(*to_write)
+            Instalment.reopen([l.instalment for p in payments
+                    for l in p.lines if l.instalment])
             # the other receipts of the bills may still settle some fully
             invoices = {l.move.origin for l in others
                 if l.move.origin and l.move.origin.__name__
@@ -907,20 +895,9 @@ class Take(Wizard):
         return action, {'ids': [self._payment], 'id': self._payment}
 
 
-class ReceiptReport(HTMLReport):
+class ReceiptReport(SubscriberReport):
     "Water Payment Receipt"
     __name__ = 'water.payment.receipt'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Configuration = pool.get('water.configuration')
-        language = Configuration(1).get_bill_language()
-        Transaction().set_context(language=language)
-        context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
-        return context
 
 
 class Move(metaclass=PoolMeta):

@@ -10,7 +10,9 @@ import csv
 import io
 from pathlib import Path
 
+from trytond.pool import Pool
 from trytond.report import Report
+from trytond.transaction import Transaction
 
 FONTS = Path(__file__).parent / 'fonts'
 # Latin first so that digits and Latin letters use its glyphs; pango takes
@@ -57,6 +59,27 @@ class HTMLReport(Report):
                 and report.extension == 'pdf'):
             return 'pdf', html_to_pdf(data)
         return super().convert(report, data, **kwargs)
+
+
+class SubscriberReport(HTMLReport):
+    """A document for subscribers and staff, printed in the language of the
+    bills (the configuration's, else Arabic); the template gets it as lang"""
+
+    @classmethod
+    def report_language(cls, records, header):
+        pool = Pool()
+        Configuration = pool.get('water.configuration')
+        return Configuration(1).get_bill_language()
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        language = cls.report_language(records, header)
+        Transaction().set_context(language=language)
+        context = super().get_context(records, header, data)
+        context['lang'] = Lang.get(language)
+        return context
 
 
 def csv_bytes(header, rows):

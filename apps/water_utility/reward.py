@@ -30,7 +30,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from . import punctuality
 from .exceptions import RewardError
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 KIND = 'reward'
 KINDS = [
@@ -570,19 +570,13 @@ class Grant(Wizard):
         return action, {}
 
 
-class RewardReport(HTMLReport):
+class RewardReport(SubscriberReport):
     "On-Time Payment Rewards"
     __name__ = 'water.reward'
 
     @classmethod
     def get_context(cls, records, header, data):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Configuration = pool.get('water.configuration')
-        language = Configuration(1).get_bill_language()
-        Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
         records = sorted(records, key=lambda r: (
                 r.month, r.subscription.number, r.id))
         by_month = defaultdict(list)
@@ -590,5 +584,5 @@ class RewardReport(HTMLReport):
             by_month[record.month].append(record)
         context['months'] = [(m, rs, sum((r.amount or 0 for r in rs),
                     Decimal(0))) for m, rs in sorted(by_month.items())]
-        context['today'] = pool.get('ir.date').today()
+        context['today'] = Pool().get('ir.date').today()
         return context

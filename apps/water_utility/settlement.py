@@ -29,7 +29,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import schedule
 from .exceptions import SettlementError
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 
 class Settlement(Workflow, ModelSQL, ModelView):
@@ -684,6 +684,26 @@ class Instalment(ModelSQL, ModelView):
         Settlement.check_done(list({i.settlement for i in paid}))
 
 
+    @classmethod
+    def reopen(cls, instalments):
+        """Make due again the paid instalments whose payment was cancelled;
+        a settlement done goes back to signed (defaulted if one was
+        missed)"""
+        pool = Pool()
+        Settlement = pool.get('water.settlement')
+        paid = list({i for i in instalments if i.state == 'paid'})
+        if not paid:
+            return
+        cls.write(paid, {'state': 'pending'})
+        to_write = []
+        for settlement in {i.settlement for i in paid
+                if i.settlement.state == 'done'}:
+            missed = any(i.state == 'missed' for i in settlement.instalments)
+            to_write.extend(([settlement], {
+                        'state': 'defaulted' if missed else 'signed'}))
+        if to_write:
+            Settlement.write(*to_write)
+
 class User(metaclass=PoolMeta):
     __name__ = 'res.user'
 
@@ -698,20 +718,15 @@ class User(metaclass=PoolMeta):
         "approve in a settlement.")
 
 
-class SettlementReport(HTMLReport):
+class SettlementReport(SubscriberReport):
     "Water Settlement Agreement"
     __name__ = 'water.settlement.agreement'
 
     @classmethod
     def get_context(cls, records, header, data):
         pool = Pool()
-        Lang = pool.get('ir.lang')
-        Configuration = pool.get('water.configuration')
         Invoice = pool.get('account.invoice')
-        language = Configuration(1).get_bill_language()
-        Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
         # what each bill owed: once signed, what the settlement paid on it
         bills = {}
         for settlement in records:

@@ -18,7 +18,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .report_html import HTMLReport
+from .report_html import SubscriberReport
 
 # the journals of money received: the desks' and the banks' statements
 PAYMENT_JOURNALS = ['cash', 'statement']
@@ -117,20 +117,15 @@ class StatementLine(ModelSQL, ModelView):
                 where=where))
 
 
-class StatementReport(HTMLReport):
+class StatementReport(SubscriberReport):
     "Water Account Statement"
     __name__ = 'water.statement'
 
     @classmethod
     def get_context(cls, records, header, data):
         pool = Pool()
-        Lang = pool.get('ir.lang')
         Line = pool.get('water.statement.line')
-        Configuration = pool.get('water.configuration')
-        language = Configuration(1).get_bill_language()
-        Transaction().set_context(language=language)
         context = super().get_context(records, header, data)
-        context['lang'] = Lang.get(language)
         statements = []
         for subscription in records:
             with Transaction().set_context(
