@@ -1,4 +1,6 @@
 # This file is part of the water_utility module.  See README.rst.
+from zoneinfo import ZoneInfo
+
 from sql.aggregate import Count
 from sql.operators import Equal
 
@@ -12,6 +14,7 @@ from trytond.modules.company.company import TIMEZONES
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from . import sla
 from .exceptions import WorkingHourError
 
 WEEKDAYS = [
@@ -85,6 +88,40 @@ class Area(DeactivableMixin, ModelSQL, ModelView):
             ('code', operator, value),
             ('name', operator, value),
             ]
+
+    @property
+    def clock(self):
+        """The centre's hours, holidays and time zone as keyword arguments
+        of the charter's clock (sla.add and sla.elapsed)"""
+        hours = {}
+        for hour in self.working_hours:
+            hours.setdefault(int(hour.weekday), []).append(
+                (hour.start_time, hour.end_time))
+        timezone = self.timezone or (
+            self.company.timezone if self.company else None)
+        return {
+            'hours': hours,
+            'holidays': {h.date for h in self.holidays},
+            'tz': ZoneInfo(timezone) if timezone else None,
+            }
+
+    def deadline(self, start, duration, clock=sla.CALENDAR):
+        """The instant duration after start on the clock of the centre
+
+        A centre without working hours counts calendar time."""
+        if clock == sla.WORKING:
+            try:
+                return sla.add(start, duration, clock, **self.clock)
+            except sla.NoWorkingHours:
+                pass
+        return sla.add(start, duration)
+
+    def elapsed(self, start, end, clock=sla.CALENDAR):
+        "The time counted on the centre's clock between start and end"
+        centre = self.clock
+        if clock == sla.WORKING and any(centre['hours'].values()):
+            return sla.elapsed(start, end, clock, **centre)
+        return sla.elapsed(start, end)
 
 
 class WorkingHour(ModelSQL, ModelView):
