@@ -35,6 +35,10 @@ NO_SHOW = 0.05
 CANCELLED = 0.02
 
 
+def _seconds(value):
+    return dt.timedelta(seconds=round(value.total_seconds()))
+
+
 def setup_counters():
     "Three counters at each service centre without any; return how many"
     from trytond.pool import Pool
@@ -100,13 +104,13 @@ def past_tickets(today, days=14, seed=42):
                 opening = dt.datetime.combine(day, start)
                 minutes = int((dt.datetime.combine(day, end)
                         - opening).total_seconds() // 60)
-                # busier at the start of the month
-                visitors = rng.randint(12, 30) + (15 if day.day <= 7 else 0)
+                # busier at the start of the month and in the first hours
+                visitors = rng.randint(35, 60) + (20 if day.day <= 7 else 0)
                 # a counter is free again at (local) free[counter id]
                 free = {c.id: opening for c in counters[area.id]}
                 arrivals = sorted(
                     opening + dt.timedelta(minutes=min(
-                            rng.expovariate(1 / (minutes / 3)),
+                            rng.expovariate(1 / (minutes / 4)),
                             minutes - 30))
                     for _ in range(visitors))
                 for arrived in arrivals:
@@ -142,14 +146,14 @@ def past_tickets(today, days=14, seed=42):
                                     if 'payment' in (counter.services or [])
                                     else officer),
                                 'called_at': utc_of(called),
-                                'waiting_time': called - arrived,
+                                'waiting_time': _seconds(called - arrived),
                                 })
                         free[counter.id] = called + dt.timedelta(minutes=2)
                     if state == 'done':
                         values.update({
                                 'started_at': utc_of(started),
                                 'ended_at': utc_of(ended),
-                                'service_time': ended - started,
+                                'service_time': _seconds(ended - started),
                                 })
                         free[counter.id] = ended
                     to_create.append(values)

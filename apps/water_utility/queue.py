@@ -21,7 +21,7 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from sql import Literal, Null
-from sql.aggregate import Avg, Count, Max, Min, Sum
+from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 
 from trytond import backend
@@ -38,7 +38,6 @@ from trytond.wizard import (
 from . import waiting
 from .exceptions import QueueError
 from .report_html import SubscriberReport
-
 
 
 def now():
@@ -586,7 +585,13 @@ class TicketReport(SubscriberReport):
 
     @classmethod
     def get_context(cls, records, header, data):
+        pool = Pool()
+        Ticket = pool.get('water.queue.ticket')
         context = super().get_context(records, header, data)
+        # read again in the ticket's language: the service and the centre
+        records = Ticket.browse([r.id for r in records])
+        context['records'] = records
+        context['record'] = records[0] if records else None
         context['timezone'] = lambda ticket: _area_tz(ticket.area)
         return context
 
@@ -628,16 +633,18 @@ class Statistic(ModelSQL, ModelView):
     tickets = fields.Integer("Tickets", readonly=True)
     served = fields.Integer("Served", readonly=True)
     no_shows = fields.Integer("No Shows", readonly=True)
-    average_waiting = fields.TimeDelta("Average Wait", readonly=True)
+    average_waiting = fields.Function(
+        fields.TimeDelta("Average Wait"), 'get_times')
     p90_waiting = fields.Function(
         fields.TimeDelta("90% Waited Less Than",
             help="The 90th percentile of the waiting times."),
-        'get_percentiles')
+        'get_times')
     maximum_waiting = fields.TimeDelta("Longest Wait", readonly=True)
-    average_service = fields.TimeDelta("Average Service", readonly=True)
+    average_service = fields.Function(
+        fields.TimeDelta("Average Service"), 'get_times')
     average_waiting_minutes = fields.Function(
         fields.Float("Average Wait (min)", digits=(16, 1)),
-        'get_minutes')
+        'get_times')
 
     @classmethod
     def __setup__(cls):
@@ -653,22 +660,27 @@ class Statistic(ModelSQL, ModelView):
         return table.month
 
     @classmethod
+    def _where(cls, table):
+        "The tickets counted, as the context filters them"
+        context = Transaction().context
+        where = Literal(True)
+        if context.get('from_date'):
+            where &= table.date >= context['from_date']
+        if context.get('to_date'):
+            where &= table.date <= context['to_date']
+        if context.get('area'):
+            where &= table.area == context['area']
+        return where
+
+    @classmethod
     def table_query(cls):
         pool = Pool()
         Ticket = pool.get('water.queue.ticket')
         ticket = Ticket.__table__()
-        context = Transaction().context
         period = cls._period(ticket)
-        where = Literal(True)
-        if context.get('from_date'):
-            where &= ticket.date >= context['from_date']
-        if context.get('to_date'):
-            where &= ticket.date <= context['to_date']
-        if context.get('area'):
-            where &= ticket.area == context['area']
         # the rows of a day and of a month are different records, also for
         # the cache of a transaction that reads both
-        monthly = 1 if context.get('period') != 'day' else 0
+        monthly = 1 if Transaction().context.get('period') != 'day' else 0
         return ticket.select(
             (Min(ticket.id) * 2 + monthly).as_('id'),
             ticket.company.as_('company'),
@@ -679,16 +691,15 @@ class Statistic(ModelSQL, ModelView):
             Sum(Case((ticket.state == 'done', 1), else_=0)).as_('served'),
             Sum(Case((ticket.state == 'no_show', 1), else_=0)
                 ).as_('no_shows'),
-            Avg(ticket.waiting_time).as_('average_waiting'),
             Max(ticket.waiting_time).as_('maximum_waiting'),
-            Avg(ticket.service_time).as_('average_service'),
-            where=where,
+            where=cls._where(ticket),
             group_by=[ticket.company, ticket.area, ticket.service, period])
 
     @classmethod
-    def get_percentiles(cls, rows, name):
-        """The 90th percentile of each row's waiting times: the rows'
-        tickets read at once and grouped as the rows are"""
+    def get_times(cls, rows, names):
+        """Average and 90th percentile of the waiting times and average of
+        the service times of each row (waiting.summary, to the second): the
+        rows' tickets read in one query and grouped as the rows are"""
         pool = Pool()
         Ticket = pool.get('water.queue.ticket')
         ticket = Ticket.__table__()
@@ -696,27 +707,43 @@ class Statistic(ModelSQL, ModelView):
         period = cls._period(ticket)
         in_ = fields.SQL_OPERATORS['in']
         dated = [r for r in rows if r.date and r.area]
-        durations = defaultdict(list)
+        waits, services = defaultdict(list), defaultdict(list)
         if dated:
             start = min(r.date for r in dated)
             area_ids = sorted({r.area.id for r in dated})
             for sub in grouped_slice(area_ids, backend.MAX_QUERY_PARAMS):
                 cursor.execute(*ticket.select(
                         ticket.area, ticket.service, period,
-                        ticket.waiting_time,
-                        where=in_(ticket.area, list(sub))
+                        ticket.waiting_time, ticket.service_time,
+                        where=cls._where(ticket)
+                        & in_(ticket.area, list(sub))
                         & (ticket.date >= start)
                         & (ticket.waiting_time != Null)))
-                for area, service, date, value in cursor:
+                for area, service, date, wait, length in cursor:
                     if isinstance(date, str):
                         date = dt.date.fromisoformat(date)
-                    if not isinstance(value, dt.timedelta):  # SQLite
-                        value = dt.timedelta(seconds=value)
-                    durations[area, service, date].append(value)
-        return {r.id: waiting.summary(
-                durations[r.area.id if r.area else None, r.service, r.date]
-                )['p90'] for r in rows}
+                    key = area, service, date
+                    waits[key].append(_timedelta(wait))
+                    services[key].append(_timedelta(length))
+        result = {n: {} for n in names}
+        for row in rows:
+            key = (row.area.id if row.area else None, row.service, row.date)
+            wait = waiting.summary(waits[key])
+            values = {
+                'average_waiting': wait['average'],
+                'p90_waiting': wait['p90'],
+                'average_service': waiting.average(services[key]),
+                'average_waiting_minutes': (
+                    round(wait['average'].total_seconds() / 60, 1)
+                    if wait['average'] is not None else None),
+                }
+            for name in names:
+                result[name][row.id] = values[name]
+        return result
 
-    def get_minutes(self, name):
-        if self.average_waiting is not None:
-            return round(self.average_waiting.total_seconds() / 60, 1)
+
+def _timedelta(value):
+    "A TimeDelta column's value: SQLite gives the seconds"
+    if value is None or isinstance(value, dt.timedelta):
+        return value
+    return dt.timedelta(seconds=value)

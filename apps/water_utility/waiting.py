@@ -78,10 +78,12 @@ def ahead(tickets, arrived, id_):
 
 
 def duration(start, end):
-    "The calendar time from start to end, None until both are known"
+    """The calendar time from start to end to the second, None until both
+    are known"""
     if start is None or end is None:
         return None
-    return max(end - start, dt.timedelta(0))
+    seconds = round((end - start).total_seconds())
+    return dt.timedelta(seconds=max(seconds, 0))
 
 
 def average(durations):

@@ -16,7 +16,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, _DBTestCase, with_transaction
 from trytond.transaction import Transaction, TransactionError
 
-from .. import queue
+from .. import queue, report_html
 from ..sla import percentile
 from ..waiting import (
     PREFIXES, average, ahead, duration, local_day, next_sequence, oldest,
@@ -122,7 +122,10 @@ class WaitingTestCase(unittest.TestCase):
 
     @given(instants, durations)
     def test_duration(self, start, length):
-        self.assertEqual(duration(start, start + length), length)
+        "Calendar time to the second, never negative"
+        value = duration(start, start + length)
+        self.assertEqual(value.microseconds, 0)
+        self.assertLessEqual(abs(value - length), dt.timedelta(seconds=0.5))
         self.assertEqual(duration(start + length, start), dt.timedelta(0))
         self.assertIsNone(duration(start, None))
 
@@ -338,15 +341,34 @@ class QueueTestCase(_DBTestCase):
 
     @with_transaction()
     def test_ticket_report(self):
-        "The ticket prints as a small PDF"
+        """The ticket prints as a small PDF in Arabic, with the local time
+        and the people ahead"""
         pool = Pool()
         Report = pool.get('water.queue.ticket', type='report')
+        Translation = pool.get('ir.translation')
+        Lang = pool.get('ir.lang')
         self.setup_centre()
+        self.area.timezone = 'Asia/Gaza'
+        self.area.save()
+        arabic, = Lang.search([('code', '=', 'ar')])
+        arabic.translatable = True  # the bills' language, so the ticket's
+        arabic.save()
+        Translation.translation_import('ar', 'water_utility',
+            [str(base.MODULE / 'locale' / 'ar.po')])
         with set_company(self.company):
-            ticket = self.issue('technical', MORNING, caller="سامي")
+            self.issue('technical', MORNING)
+            ticket = self.issue('technical', MORNING + MINUTE)
             extension, content, _, name = Report.execute([ticket.id], {})
-        self.assertEqual(extension, 'pdf')
-        self.assertTrue(bytes(content).startswith(b'%PDF'))
+            self.assertEqual(extension, 'pdf')
+            self.assertTrue(bytes(content).startswith(b'%PDF'))
+            pages = []
+            with patch.object(report_html, 'html_to_pdf',
+                    lambda html: pages.append(html) or b'%PDF'):
+                Report.execute([ticket.id], {})
+        html, = pages
+        for text in ['C-002', 'شكوى فنية', 'المنتظرون قبلك', '>1<',
+                '07/12/2026', '10:01']:
+            self.assertIn(text, html)
 
     @with_transaction()
     def test_issue_wizard(self):
