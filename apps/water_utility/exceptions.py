@@ -89,3 +89,7 @@ class SettlementError(UserError):
 
 class RewardError(UserError):
     pass
+
+
+class RequestError(UserError):
+    pass
