@@ -221,6 +221,9 @@ class Request(Workflow, ModelSQL, ModelView):
     received = fields.DateTime(
         "Received", required=True,
         states={'readonly': Eval('id', -1) >= 0})
+    month = fields.Date(
+        "Month", readonly=True,
+        help="The month of the receipt, in the centre's time.")
     deadline = fields.DateTime("Deadline", readonly=True)
     warning_at = fields.DateTime("Warning At", readonly=True)
     clock = fields.Selection(
@@ -297,6 +300,7 @@ class Request(Workflow, ModelSQL, ModelView):
                 Index(t, (t.deadline, Index.Range()),
                     where=t.state.in_(OPEN)),
                 Index(t, (t.received, Index.Range())),
+                Index(t, (t.month, Index.Range()), (t.area, Index.Range())),
                 })
         cls._order = [('received', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
@@ -498,7 +502,7 @@ class Request(Workflow, ModelSQL, ModelView):
         for name in ['number', 'deadline', 'warning_at', 'assigned_at',
                 'answer', 'resolved_at', 'resolved_by', 'response_time',
                 'escalated_to', 'closed_at', 'repeat_of', 'root_cause',
-                'adjustment', 'events', 'received']:
+                'adjustment', 'events', 'received', 'month']:
             default.setdefault(name, None)
         for name in ['breached', 'warned']:
             default.setdefault(name, False)
@@ -536,7 +540,12 @@ class Request(Workflow, ModelSQL, ModelView):
             if type_.warning and type_.warning < type_.duration:
                 warning_at = area.deadline(request.received,
                     type_.duration - type_.warning, type_.clock)
+            received = request.received.replace(tzinfo=sla.UTC)
+            timezone = area.timezone or request.company.timezone
+            if timezone:
+                received = received.astimezone(ZoneInfo(timezone))
             to_write.extend(([request], {
+                        'month': received.date().replace(day=1),
                         'deadline': deadline,
                         'warning_at': warning_at,
                         'clock': type_.clock,

@@ -11,6 +11,7 @@ from trytond.tests.test_tryton import _DBTestCase, with_transaction
 from trytond.transaction import Transaction
 
 from . import test_module as base
+from . import test_payment
 
 MINUTE = dt.timedelta(minutes=1)
 # Thursday 3 December 2026, 12:50 UTC: 14:50 in Gaza
@@ -281,3 +282,68 @@ class RequestTestCase(_DBTestCase):
                         }])
             self.assertIsNone(request.repeat_of)
             self.assertTrue(request.deadline > request.received)
+
+    @with_transaction()
+    def test_measures(self):
+        "Compliance, response times, repeats and complaints per 1,000"
+        pool = Pool()
+        Request = pool.get('water.request')
+        Statistic = pool.get('water.request.statistic')
+        self.setup_requests()
+        with set_company(self.company):
+            # received one after the other: each repeats the one before
+            waiting = self.create(received=now() - 60 * MINUTE)
+            answers = []
+            for minutes in [50, 40, 30, 20, 10]:
+                answers.append(self.create(
+                        received=now() - minutes * MINUTE, answer="تم"))
+            Request.resolve(answers)
+            Request.check_deadlines()
+            leak = self.create(self.leak, answer="أصلحنا")
+            Request.resolve([leak])
+
+            rows = Statistic.search([])
+            by_type = {r.type: r for r in rows}
+            self.assertEqual(len(rows), 2)
+            account = by_type[self.account_calendar]
+            self.assertEqual(account.month, waiting.month)
+            self.assertEqual(account.kind, 'account')
+            self.assertEqual(
+                (account.requests, account.answered, account.met,
+                    account.breached, account.repeats),
+                (6, 5, 4, 2, 5))
+            self.assertAlmostEqual(account.compliance, 0.8)
+            self.assertAlmostEqual(account.repeat_rate, 5 / 6)
+            # every one of the 6 is a complaint, against one subscription
+            self.assertAlmostEqual(account.complaints_per_1000, 6000)
+            self.assertLess(
+                abs(account.average_response - 30 * MINUTE), MINUTE)
+            self.assertLess(abs(account.p90_response - 50 * MINUTE), MINUTE)
+            self.assertEqual(by_type[self.leak].breached, 0)
+
+            Report = pool.get('water.request.charter.report', type='report')
+            with Transaction().set_context(language='en'):
+                ext, content, _, _ = Report.execute([], {
+                        'month': account.month.isoformat(),
+                        'company': self.company.id,
+                        })
+            self.assertEqual(ext, 'pdf')
+            text = test_payment.pdf_text(content)
+            self.assertIn('Monthly Service Charter Report', text)
+            self.assertIn('80.0 %', text)
+            self.assertIn(self.leak.name, text)
+
+    @with_transaction()
+    def test_answer_printed(self):
+        "The written answer is printed for the subscriber"
+        pool = Pool()
+        Request = pool.get('water.request')
+        self.setup_requests()
+        with set_company(self.company):
+            request = self.create(answer="صححنا قراءة العداد")
+            Request.resolve([request])
+            Report = pool.get('water.request.answer', type='report')
+            ext, content, _, _ = Report.execute([request.id], {})
+            self.assertEqual(ext, 'pdf')
+            text = test_payment.pdf_text(content)
+            self.assertIn(request.number, text)
