@@ -26,7 +26,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import sla
@@ -712,7 +712,10 @@ class Request(Workflow, ModelSQL, ModelView):
         held = [r.reading for r in requests
             if r.reading.state in {'held', 'inspection'}]
         if held:
-            Reading.reread(held)
+            # the officer asks for the re-read; the reading stays the
+            # billing section's
+            with without_check_access():
+                Reading.reread(Reading.browse(held))
         to_write = []
         for request in requests:
             route = request.subscription.route if request.subscription else (
@@ -726,7 +729,7 @@ class Request(Workflow, ModelSQL, ModelView):
         cls.add_event(requests, 'recheck', lambda r: r.reading.rec_name)
 
     @classmethod
-    @ModelView.button_action('water_utility.wizard_bill_correct')
+    @ModelView.button_action('water_utility.wizard_request_correct_bill')
     def correct_bill(cls, requests):
         pass
 

@@ -347,3 +347,39 @@ class RequestTestCase(_DBTestCase):
             self.assertEqual(ext, 'pdf')
             text = test_payment.pdf_text(content)
             self.assertIn(request.number, text)
+
+    @with_transaction()
+    def test_recheck_held_reading(self):
+        """A dispute over a held reading sends it back to the reader's
+        sheet and assigns the request to the route's reader"""
+        pool = Pool()
+        Request = pool.get('water.request')
+        Reading = pool.get('water.reading')
+        User = pool.get('res.user')
+        Type = pool.get('water.request.type')
+        case = base.WaterUtilityTestCase
+        company, route, (subscription,) = case._reading_setup(self)
+        self.company = company
+        with set_company(company):
+            reader, = User.create([{'name': "Reader", 'login': 'reader'}])
+            route.reader = reader
+            route.save()
+            case._read(self, subscription, dt.date(2026, 7, 20), 110)
+            # a fall below the previous index is held
+            held = case._read(self, subscription, dt.date(2026, 8, 20), 90)
+            Reading.check([held])
+            self.assertEqual(held.state, 'held')
+            request, = Request.create([{
+                        'company': company.id,
+                        'subscription': subscription.id,
+                        'type': base.model_data('request_type_bill'),
+                        'reading': held.id,
+                        'description': "القراءة خاطئة",
+                        }])
+            Request.recheck_reading([request])
+            self.assertEqual(held.state, 'reread')
+            self.assertEqual(request.assignee, reader)
+            self.assertEqual(request.state, 'assigned')
+            self.assertEqual(held.requests, (request,))
+            self.assertEqual(Type(base.model_data('request_type_bill')).kind,
+                'account')
