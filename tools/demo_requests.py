@@ -92,8 +92,10 @@ def create_requests(today, seed):
     for _ in range(count):
         type_ = rng.choices([t for t, _ in mix], [w for _, w in mix])[0]
         subscription = rng.choice(subscriptions)
-        received = start + dt.timedelta(
-            minutes=rng.randrange(int((now - start).total_seconds() // 60)))
+        # some of the last two days, still in hand
+        since = now - dt.timedelta(days=2) if rng.random() < 0.15 else start
+        received = since + dt.timedelta(
+            minutes=rng.randrange(int((now - since).total_seconds() // 60)))
         # account requests are made at the counter during the day
         if type_.kind == 'account':
             received = received.replace(hour=rng.randrange(6, 11))
