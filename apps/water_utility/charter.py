@@ -241,7 +241,6 @@ class CharterReport(SubscriberReport):
                 ])
         context['month'] = month
         context['company'] = company
-        context['kinds'] = dict(KINDS)
         context['sections'] = cls.sections(rows, month)
         context['extra'] = cls.extra_sections(company, month)
         context['duration'] = lambda value: cls.format_timedelta(
@@ -292,7 +291,9 @@ class CharterReport(SubscriberReport):
             by_kind[row.kind].append(row)
             by_area[row.area].append(row)
             by_type[row.type].append(row)
-        kinds = dict(KINDS)
+        # the labels in the report's language
+        kinds = dict(Pool().get('water.request.statistic').fields_get(
+                ['kind'])['kind']['selection'])
         return {
             'total': figures(None, rows),
             'kinds': [figures(kinds[k], by_kind[k])
