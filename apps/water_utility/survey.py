@@ -663,8 +663,13 @@ class Answer(ModelSQL, ModelView):
         'water.survey.response', "Response", required=True,
         ondelete='CASCADE')
     question = fields.Many2One(
-        'water.survey.question', "Question", required=True, readonly=True,
-        ondelete='RESTRICT')
+        'water.survey.question', "Question", required=True,
+        ondelete='RESTRICT',
+        domain=[
+            ('campaign', '=', Eval('_parent_response', {}).get(
+                    'campaign', -1)),
+            ],
+        states={'readonly': Eval('id', -1) >= 0})
     kind = fields.Function(fields.Selection(
             QUESTION_KINDS, "Kind"), 'on_change_with_kind')
     required = fields.Function(
