@@ -19,7 +19,7 @@ are plain functions in opinion.py.
 """
 import datetime as dt
 
-from sql import Literal, Null
+from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case
 
@@ -799,7 +799,7 @@ class SatisfactionResult(ModelSQL, ModelView):
             survey.month.as_('month'),
             survey.area.as_('area'),
             survey.type.as_('type'),
-            Count(Literal('*')).as_('surveys'),
+            Count(survey.id).as_('surveys'),
             Sum(Case((survey.state.in_(CALLED), 1), else_=0)).as_('called'),
             Sum(Case((answered, 1), else_=0)).as_('answered'),
             Sum(Case((answered, survey.score), else_=0)).as_('score_total'),
