@@ -93,3 +93,11 @@ class RewardError(UserError):
 
 class RequestError(UserError):
     pass
+
+
+class SurveyError(UserError):
+    pass
+
+
+class SurveyValidationError(ValidationError):
+    pass
