@@ -120,7 +120,8 @@ def create_requests(today, seed):
         factor = rng.uniform(1.1, 2.0) if rng.random() < 0.125 else (
             rng.uniform(0.2, 0.95))
         resolved_at = request.area.deadline(
-            request.received, target * factor, request.clock)
+            request.received, target * factor, request.clock).replace(
+            microsecond=0)
         to_write.extend(([request], {
                     'answer': ANSWERS.get(request.kind, ANSWERS['account']),
                     'assignee': officer[0].id if officer else None,

@@ -651,7 +651,8 @@ class Request(Workflow, ModelSQL, ModelView):
                         'resolved_at': now,
                         'resolved_by': user,
                         'response_time': request.area.elapsed(
-                            request.received, now, request.clock),
+                            request.received.replace(microsecond=0), now,
+                            request.clock),
                         'breached': now > request.deadline,
                         }))
         if to_write:
