@@ -309,3 +309,32 @@ class CharterReport(SubscriberReport):
         """Other measures of the month (queue, surveys, connections): a
         list of (title, [(label, value)]); the other concepts add theirs"""
         return []
+
+    @classmethod
+    def section(cls, Model, figures):
+        """A section of the report titled by Model's name, its figures
+        labelled by the strings of Model's fields, in the report's language
+
+        figures: (field name, value) with value a count, a float, a
+        timedelta or ('share', fraction)."""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        strings = Model.fields_get([n for n, _ in figures])
+        rows = []
+        for name, value in figures:
+            if isinstance(value, tuple) and value[0] == 'share':
+                value = (lang.format('%.1f', value[1] * 100) + ' %'
+                    if value[1] is not None else '—')
+            elif isinstance(value, dt.timedelta):
+                value = cls.format_timedelta(dt.timedelta(
+                        minutes=round(value.total_seconds() / 60)),
+                    lang=lang)
+            elif isinstance(value, float):
+                value = lang.format('%.2f', value)
+            elif value is None:
+                value = '—'
+            else:
+                value = lang.format('%d', value, grouping=True)
+            rows.append((strings[name]['string'], value))
+        return (Model.__names__()['model'], rows)

@@ -892,3 +892,32 @@ class CampaignResult(ModelSQL, ModelView):
             return opinion.average(self.score_total, self.scores)
         elif name == 'yes_share':
             return opinion.ratio(self.yes or 0, self.yes_no)
+
+
+class CharterReport(metaclass=PoolMeta):
+    __name__ = 'water.request.charter.report'
+
+    @classmethod
+    def extra_sections(cls, company, month):
+        "The satisfaction surveys of the month in the charter report"
+        pool = Pool()
+        Result = pool.get('water.survey.satisfaction.result')
+        sections = super().extra_sections(company, month)
+        rows = Result.search([
+                ('company', '=', company.id),
+                ('month', '=', month),
+                ])
+        answered = sum(r.answered for r in rows)
+        called = sum(r.called for r in rows)
+        sections.append(cls.section(Result, [
+                    ('surveys', sum(r.surveys for r in rows)),
+                    ('called', called),
+                    ('answered', answered),
+                    ('average', opinion.average(
+                            sum(r.score_total for r in rows), answered)),
+                    ('satisfied_share', ('share', opinion.satisfied_share(
+                                sum(r.satisfied for r in rows), answered))),
+                    ('response_rate', ('share', opinion.response_rate(
+                                answered, called))),
+                    ]))
+        return sections

@@ -332,6 +332,8 @@ class RequestTestCase(_DBTestCase):
             self.assertIn('Monthly Service Charter Report', text)
             self.assertIn('80.0 %', text)
             self.assertIn(self.leak.name, text)
+            # the satisfaction surveys of the month have their section
+            self.assertIn('Satisfaction per Area and Request Type', text)
 
     @with_transaction()
     def test_answer_printed(self):
