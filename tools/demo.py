@@ -50,11 +50,15 @@ from pathlib import Path
 try:
     from . import demo_billing
     from . import demo_collection
+    from . import demo_requests
+    from . import demo_survey
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
     import demo_billing
     import demo_collection
+    import demo_requests
+    import demo_survey
     import demo_data as data
     import demo_readings
 
@@ -1129,6 +1133,20 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     rewards = in_transaction(settings, admin, company,
         demo_collection.grant_rewards)
     clock.note(f"{rewards} rewards for on-time payers")
+    teams = in_transaction(settings, admin, company, demo_requests.setup_teams)
+    if teams:
+        clock.note(f"{teams} service teams")
+    requests, answered, open_ = in_transaction(settings, admin, company,
+        lambda: demo_requests.create_requests(today, seed))
+    clock.note(f"{requests} requests and complaints, {answered} answered, "
+        f"{open_} open")
+    called = in_transaction(settings, admin, company,
+        lambda: demo_survey.call_surveys(seed))
+    clock.note("satisfaction surveys called: " + ", ".join(
+            f"{count} {outcome}" for outcome, count in called.items()))
+    responses = in_transaction(settings, admin, company,
+        lambda: demo_survey.setup_campaign(today, seed=seed))
+    clock.note(f"field survey campaign: {responses} households answered")
 
 
 def create_stock(settings, admin, company, stock):

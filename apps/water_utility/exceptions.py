@@ -91,5 +91,17 @@ class RewardError(UserError):
     pass
 
 
+class RequestError(UserError):
+    pass
+
+
+class SurveyError(UserError):
+    pass
+
+
+class SurveyValidationError(ValidationError):
+    pass
+
+
 class QueueError(UserError):
     pass

@@ -84,4 +84,6 @@ class Cron(metaclass=PoolMeta):
                 ('water.settlement|check_missed',
                     "Check Missed Settlement Instalments"),
                 ('water.reward|grant_cron', "Grant On-Time Payment Rewards"),
+                ('water.request|check_deadlines',
+                    "Warn and Escalate Request Deadlines"),
                 ])
