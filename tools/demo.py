@@ -52,6 +52,7 @@ try:
     from . import demo_collection
     from . import demo_requests
     from . import demo_survey
+    from . import demo_queue
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
@@ -59,6 +60,7 @@ except ImportError:
     import demo_collection
     import demo_requests
     import demo_survey
+    import demo_queue
     import demo_data as data
     import demo_readings
 
@@ -1147,6 +1149,12 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     responses = in_transaction(settings, admin, company,
         lambda: demo_survey.setup_campaign(today, seed=seed))
     clock.note(f"field survey campaign: {responses} households answered")
+    counters = in_transaction(settings, admin, company,
+        demo_queue.setup_counters)
+    tickets = in_transaction(settings, admin, company,
+        lambda: demo_queue.past_tickets(today, seed=seed))
+    clock.note(f"{counters} counters at the service centres, {tickets} "
+        "queue tickets of the last fortnight")
 
 
 def create_stock(settings, admin, company, stock):

@@ -28,7 +28,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -747,3 +747,44 @@ def _timedelta(value):
     if value is None or isinstance(value, dt.timedelta):
         return value
     return dt.timedelta(seconds=value)
+
+
+class CharterReport(metaclass=PoolMeta):
+    __name__ = 'water.request.charter.report'
+
+    @classmethod
+    def extra_sections(cls, company, month):
+        """The month's front desk in the charter report (charter point 1):
+        tickets, served, no-shows and the waiting and service times of all
+        the centres, read in one query"""
+        pool = Pool()
+        Ticket = pool.get('water.queue.ticket')
+        Statistic = pool.get('water.queue.statistic')
+        ticket = Ticket.__table__()
+        cursor = Transaction().connection.cursor()
+        sections = super().extra_sections(company, month)
+        cursor.execute(*ticket.select(
+                ticket.state, ticket.waiting_time, ticket.service_time,
+                where=(ticket.company == company.id)
+                & (ticket.month == month)))
+        tickets = served = no_shows = 0
+        waits, services = [], []
+        for state, wait, length in cursor:
+            tickets += 1
+            served += state == 'done'
+            no_shows += state == 'no_show'
+            if wait is not None:
+                waits.append(_timedelta(wait))
+            if length is not None:
+                services.append(_timedelta(length))
+        wait = waiting.summary(waits)
+        sections.append(cls.section(Statistic, [
+                    ('tickets', tickets),
+                    ('served', served),
+                    ('no_shows', no_shows),
+                    ('average_waiting', wait['average']),
+                    ('p90_waiting', wait['p90']),
+                    ('maximum_waiting', wait['maximum']),
+                    ('average_service', waiting.average(services)),
+                    ]))
+        return sections

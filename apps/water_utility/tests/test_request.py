@@ -334,6 +334,7 @@ class RequestTestCase(_DBTestCase):
             self.assertIn(self.leak.name, text)
             # the satisfaction surveys of the month have their section
             self.assertIn('Satisfaction per Area and Request Type', text)
+            self.assertIn('Queue Waiting Times', text)
 
     @with_transaction()
     def test_answer_printed(self):
