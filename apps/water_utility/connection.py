@@ -32,6 +32,7 @@ from trytond.transaction import Transaction, without_check_access
 from . import sla
 from .exceptions import NewConnectionError
 from .meter import DIAMETERS, READING_DIGITS
+from .report_html import SubscriberReport
 
 CLOCKS = [
     (sla.CALENDAR, "Calendar Hours"),
@@ -1054,6 +1055,26 @@ class Step(ModelSQL, ModelView):
         return super().view_attributes() + [
             ('/tree', 'visual', If(Eval('late', False), 'danger', '')),
             ]
+
+
+class EstimateReport(SubscriberReport):
+    "Cost Estimate of a New Connection"
+    __name__ = 'water.connection.estimate'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        context = super().get_context(records, header, data)
+        # the staff who print the letter may not read the ledger
+        with without_check_access():
+            invoices = {c.id: Invoice(c.invoice.id)
+                for c in records if c.invoice}
+            for invoice in invoices.values():
+                invoice.number, invoice.total_amount
+        context['invoices'] = invoices
+        context['today'] = pool.get('ir.date').today()
+        return context
 
 
 class Month(ModelSQL, ModelView):

@@ -418,3 +418,16 @@ class ConnectionTestCase(_DBTestCase):
             pay(paid.invoice, dt.date.today())
             with self.assertRaises(UserError):
                 Connection.cancel([paid])
+
+    @with_transaction()
+    def test_estimate_letter_printed(self):
+        "The cost estimate letter to the applicant prints in Arabic"
+        pool = Pool()
+        Report = pool.get('water.connection.estimate', type='report')
+        self.setup_utility()
+        with set_company(self.company):
+            connection = self.estimated()
+            with Transaction().set_context(language='ar'):
+                ext, content, _, _ = Report.execute([connection.id], {})
+            self.assertEqual(ext, 'pdf')
+            self.assertTrue(content.startswith(b'%PDF'))
