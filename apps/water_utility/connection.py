@@ -171,7 +171,7 @@ class Connection(Workflow, ModelSQL, ModelView):
         'party.party', "Applicant", ondelete='RESTRICT',
         states={
             'readonly': ~Eval('state').in_(['draft', 'applied', 'surveyed']),
-            'required': Eval('state') != 'draft',
+            'required': ~Eval('state').in_(['draft', 'cancelled']),
             },
         context={
             'company': Eval('company', -1),
@@ -214,7 +214,6 @@ class Connection(Workflow, ModelSQL, ModelView):
     category = fields.Many2One(
         'water.subscription.category', "Category", required=True,
         ondelete='RESTRICT',
-        domain=[('active', '=', True)],
         states={
             'readonly': ~Eval('state').in_(
                 ['draft', 'applied', 'surveyed', 'estimated', 'paid']),
@@ -469,14 +468,14 @@ class Connection(Workflow, ModelSQL, ModelView):
     def default_initial_reading(cls):
         return Decimal(0)
 
-    @fields.depends('party', 'address')
+    @fields.depends('party', 'address', 'phone')
     def on_change_party(self):
         if self.party and (
                 not self.address or self.address.party != self.party):
             self.address = self.party.address_get()
         elif not self.party:
             self.address = None
-        if self.party and not getattr(self, 'phone', None):
+        if self.party and not self.phone:
             self.phone = self.party.phone or self.party.mobile
 
     @fields.depends('area', 'route')
@@ -598,10 +597,11 @@ class Connection(Workflow, ModelSQL, ModelView):
                 ('connection', 'in', [c.id for c in connections]),
                 ('end', '=', None),
                 ])
+        areas = {c.id: c.area for c in connections}
         for step in ended:
             step.end = max(now, step.start)
             step.ended_by = user
-            step.elapsed = step.connection.area.elapsed(
+            step.elapsed = areas[step.connection.id].elapsed(
                 step.start, step.end, step.clock)
             step.overdue = bool(step.deadline and step.end > step.deadline)
         name = STEP_OF_STATE.get(state)

@@ -115,10 +115,11 @@ class ConnectionTestCase(_DBTestCase):
     def application(self, received=RECEIVED, **values):
         pool = Pool()
         Connection = pool.get('water.connection')
+        values.setdefault('applicant_name', "سامي خليل النجار")
         connection = Connection(company=self.company, area=self.area,
             category=self.domestic, received=received,
-            applicant_name="سامي خليل النجار", phone='+970599765432',
-            site="حي الأمل، قرب مسجد الرحمة", **values)
+            phone='+970599765432', site="حي الأمل، قرب مسجد الرحمة",
+            **values)
         connection.save()
         return connection
 
@@ -390,6 +391,18 @@ class ConnectionTestCase(_DBTestCase):
             # what the queue runs after the reconciliation
             Invoice.process([connection.invoice])
             self.assertEqual(Connection(connection.id).state, 'paid')
+
+    @with_transaction()
+    def test_cancel_draft(self):
+        "A draft without applicant is cancelled, then deleted"
+        pool = Pool()
+        Connection = pool.get('water.connection')
+        self.setup_utility()
+        with set_company(self.company):
+            connection = self.application(applicant_name=None)
+            Connection.cancel([connection])
+            self.assertEqual(Connection(connection.id).state, 'cancelled')
+            Connection.delete([connection])
 
     @with_transaction()
     def test_cancel_estimated(self):
