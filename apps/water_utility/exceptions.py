@@ -39,6 +39,10 @@ class WorkingHourError(ValidationError):
     pass
 
 
+class NewConnectionError(UserError):
+    pass
+
+
 class ReadingError(UserError):
     pass
 
