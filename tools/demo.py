@@ -53,6 +53,7 @@ try:
     from . import demo_requests
     from . import demo_survey
     from . import demo_queue
+    from . import demo_connection
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
@@ -61,6 +62,7 @@ except ImportError:
     import demo_requests
     import demo_survey
     import demo_queue
+    import demo_connection
     import demo_data as data
     import demo_readings
 
@@ -1155,6 +1157,11 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
         lambda: demo_queue.past_tickets(today, seed=seed))
     clock.note(f"{counters} counters at the service centres, {tickets} "
         "queue tickets of the last fortnight")
+    in_transaction(settings, admin, company,
+        demo_connection.setup_connections)
+    applications = in_transaction(settings, admin, company,
+        lambda: demo_connection.create_applications(today, seed))
+    clock.note(f"new connections: {applications}")
 
 
 def create_stock(settings, admin, company, stock):

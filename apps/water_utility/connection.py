@@ -1168,3 +1168,29 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.append(
             ('water.connection|check_payments',
                 "Move Paid Connection Applications"))
+
+
+class CharterReport(metaclass=PoolMeta):
+    __name__ = 'water.request.charter.report'
+
+    @classmethod
+    def extra_sections(cls, company, month):
+        "The month's new connections in the charter report (result 1)"
+        pool = Pool()
+        Month = pool.get('water.connection.month')
+        sections = super().extra_sections(company, month)
+        rows = Month.search([
+                ('company', '=', company.id),
+                ('month', '=', month),
+                ])
+        activated = sum(r.activated or 0 for r in rows)
+        total_days = sum(r.total_days or 0 for r in rows)
+        sections.append(cls.section(Month, [
+                    ('applications', sum(r.applications or 0 for r in rows)),
+                    ('activated', activated),
+                    ('rejected', sum(r.rejected or 0 for r in rows)),
+                    ('cancelled', sum(r.cancelled or 0 for r in rows)),
+                    ('average_days', (
+                            total_days / activated if activated else None)),
+                    ]))
+        return sections

@@ -335,6 +335,7 @@ class RequestTestCase(_DBTestCase):
             # the satisfaction surveys of the month have their section
             self.assertIn('Satisfaction per Area and Request Type', text)
             self.assertIn('Queue Waiting Times', text)
+            self.assertIn('New Connections per Month', text)
 
     @with_transaction()
     def test_answer_printed(self):
