@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polib
+from lxml import etree
 
 from trytond import backend
 from trytond.exceptions import UserError
@@ -887,6 +888,28 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(Reading.search([], count=True), 3)
             self.assertEqual(
                 {r.comment for r in Reading.search([])}, {'قرأه سعيد'})
+
+    @with_transaction()
+    def test_list_datetimes_have_widget(self):
+        """The web client has no date-and-time column: a list shows a
+        datetime with a date and a time widget, as Tryton's own lists do"""
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        missing = []
+        for view in View.search([
+                    ('module', '=', 'water_utility'),
+                    ('type', '=', 'tree'),
+                    ]):
+            Model = pool.get(view.model)
+            definition = Model.fields_view_get(
+                view_id=view.id, view_type='tree')
+            for field in etree.fromstring(definition['arch']).iter('field'):
+                name = field.get('name')
+                type_ = definition['fields'].get(name, {}).get('type')
+                if type_ in {'datetime', 'timestamp'} and (
+                        field.get('widget') not in {'date', 'time'}):
+                    missing.append((view.name, name))
+        self.assertEqual(missing, [])
 
     @with_transaction()
     def test_core_strings_in_arabic(self):
