@@ -36,6 +36,7 @@ from trytond.wizard import (
     Button, StateReport, StateTransition, StateView, Wizard)
 
 from . import waiting
+from .charter import _timedelta
 from .exceptions import QueueError
 from .report_html import SubscriberReport
 
@@ -740,13 +741,6 @@ class Statistic(ModelSQL, ModelView):
             for name in names:
                 result[name][row.id] = values[name]
         return result
-
-
-def _timedelta(value):
-    "A TimeDelta column's value: SQLite gives the seconds"
-    if value is None or isinstance(value, dt.timedelta):
-        return value
-    return dt.timedelta(seconds=value)
 
 
 class CharterReport(metaclass=PoolMeta):
