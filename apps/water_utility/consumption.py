@@ -173,3 +173,34 @@ def expected_range(previous, expected, factor, margin):
     high = max(expected * factor, expected + margin)
     return ((previous + low).quantize(Decimal(1), ROUND_FLOOR),
         (previous + high).quantize(Decimal(1), ROUND_CEILING))
+
+
+def reestimate(readings, history, months=3, default_daily=None):
+    """Re-estimate the consumption a faulty meter measured
+
+    readings lists (key, days, consumption) of the counted readings since
+    the fault began, in date order; an actual reading that settles
+    estimates has a negative consumption and is taken together with them
+    (what the meter measured over their days).  history is what estimate()
+    takes: the (days, consumption) of the actual readings before the fault.
+
+    Return [(keys, days, measured, estimated)], one per period, whose
+    measured volumes add up to the readings' and whose estimates are the
+    whole m³ the average predicts for the period's days.  Raise ValueError
+    without an average or when the readings do not end on a measured
+    (non-negative) volume.
+    """
+    result, keys, days, volume = [], [], 0, Decimal(0)
+    for key, reading_days, reading_volume in readings:
+        keys.append(key)
+        days += reading_days
+        volume += Decimal(reading_volume)
+        if volume >= 0:
+            estimated = estimate(history, days, months, default_daily)
+            if estimated is None:
+                raise ValueError("no average to estimate from")
+            result.append((tuple(keys), days, volume, estimated))
+            keys, days, volume = [], 0, Decimal(0)
+    if keys:
+        raise ValueError("the readings end on a negative volume")
+    return result

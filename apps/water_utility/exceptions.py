@@ -109,3 +109,7 @@ class SurveyValidationError(ValidationError):
 
 class QueueError(UserError):
     pass
+
+
+class InspectionError(UserError):
+    pass

@@ -839,6 +839,7 @@ class Event(ModelSQL, ModelView):
             ('escalated', "Escalated"),
             ('recheck', "Reading Re-check Asked"),
             ('adjusted', "Bill Corrected"),
+            ('inspection', "Sent to the Field"),
             ('note', "Note"),
             ], "Action", required=True, readonly=True, sort=False)
     description = fields.Text("Description", readonly=True)

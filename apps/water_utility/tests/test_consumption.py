@@ -11,7 +11,7 @@ from trytond.modules.water_utility.arabic import search_key, western_digits
 from trytond.modules.water_utility.consumption import (
     ReadingError, Segment, check_register, consumption, dial_capacity,
     estimate, expected_range, period_consumption, prorate, reading_advance,
-    register_advance, split_by_month)
+    reestimate, register_advance, split_by_month)
 from trytond.modules.water_utility.reading_file import (
     FileError, local, parse, parse_datetime, parse_value)
 from trytond.modules.water_utility.plausibility import (
@@ -211,6 +211,61 @@ facts = st.builds(Facts,
     backwards=st.booleans(), active=st.booleans(), in_period=st.booleans(),
     duplicate=st.booleans(), note_prevents_read=st.booleans(),
     leak=st.booleans())
+
+
+reading_volumes = st.lists(
+    st.tuples(st.integers(1, 62), st.integers(0, 500)), min_size=1,
+    max_size=12)
+
+
+class ReestimateTestCase(unittest.TestCase):
+    "Re-estimating what a faulty meter measured"
+
+    @given(reading_volumes, st.integers(0, 50))
+    def test_measured_adds_up(self, readings, daily):
+        "Every m³ measured is in exactly one period, each period once"
+        readings = [(i, d, Decimal(v)) for i, (d, v) in enumerate(readings)]
+        periods = reestimate(readings, [], default_daily=daily)
+        self.assertEqual(
+            sum(m for _, _, m, _ in periods), sum(v for _, _, v in readings))
+        self.assertEqual(
+            [k for keys, *_ in periods for k in keys],
+            [k for k, _, _ in readings])
+        self.assertEqual(
+            sum(d for _, d, _, _ in periods), sum(d for _, d, _ in readings))
+
+    @given(reading_volumes, st.integers(0, 50))
+    def test_estimate_is_the_average(self, readings, daily):
+        "Each period is estimated at the daily average for its days"
+        readings = [(i, d, Decimal(v)) for i, (d, v) in enumerate(readings)]
+        for _, days, _, estimated in reestimate(
+                readings, [], default_daily=daily):
+            self.assertEqual(estimated, days * daily)
+
+    def test_history_before_category(self):
+        "The subscriber's own average comes before the category's"
+        periods = reestimate([('r', 30, Decimal(90))], [(30, 15), (31, 16)],
+            months=3, default_daily=Decimal(5))
+        self.assertEqual(periods, [(('r',), 30, Decimal(90), Decimal(15))])
+
+    def test_settled_estimates_taken_together(self):
+        "An actual reading settling an estimate is taken with the next one"
+        periods = reestimate(
+            [('e', 30, Decimal(0)), ('a', 31, Decimal(-5)),
+                ('b', 30, Decimal(40))], [], default_daily=Decimal(1))
+        self.assertEqual(periods, [
+                (('e',), 30, Decimal(0), Decimal(30)),
+                (('a', 'b'), 61, Decimal(35), Decimal(61)),
+                ])
+        # a window that ends on a negative volume has nothing measured
+        with self.assertRaises(ValueError):
+            reestimate([('e', 30, Decimal(20)), ('a', 31, Decimal(-5))], [],
+                default_daily=Decimal(1))
+
+    def test_no_average(self):
+        "Without history nor category average nothing can be estimated"
+        with self.assertRaises(ValueError):
+            reestimate([('r', 30, Decimal(10))], [])
 
 
 class PlausibilityTestCase(unittest.TestCase):
