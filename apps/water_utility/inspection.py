@@ -21,7 +21,6 @@ Photos are Tryton attachments of the work order.
 """
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
@@ -29,7 +28,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
-from . import consumption, rating
+from . import consumption, posting, tariff
 from .exceptions import InspectionError
 from .meter import READING_DIGITS, REMOVAL_REASONS, MeterSwap
 
@@ -518,8 +517,6 @@ class Inspection(Workflow, ModelSQL, ModelView):
     def post_adjustments(cls, inspections):
         """Re-estimate the consumption a faulty meter measured and post the
         difference on the subscription's account"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
         faulty = [i for i in inspections if i.outcome == 'faulty'
             and i.fault_since and i.subscription]
         if not faulty:
@@ -531,10 +528,7 @@ class Inspection(Workflow, ModelSQL, ModelView):
                 invoices.append(invoice)
                 inspection.adjustment = invoice
         if invoices:
-            Invoice.save(invoices)
-            Invoice.update_taxes(invoices)
-            with Transaction().set_context(_skip_warnings=True):
-                Invoice.post(invoices)
+            posting.post_invoices(invoices)
             cls.save(faulty)
 
     @classmethod
@@ -545,17 +539,10 @@ class Inspection(Workflow, ModelSQL, ModelView):
         Reading = pool.get('water.reading')
         Configuration = pool.get('water.configuration')
         Tariff = pool.get('water.tariff')
-        Invoice = pool.get('account.invoice')
-        InvoiceLine = pool.get('account.invoice.line')
-        Product = pool.get('product.product')
-        from .posting import Preparation
 
-        configuration = Configuration(1)
-        months = configuration.get_reading_average_months()
+        months = Configuration(1).get_reading_average_months()
         subscriptions = [i.subscription for i in inspections]
-        tariff_of = {s.id: (s.area.tariff.id if s.area.tariff
-                else configuration.get_tariff(s.company))
-            for s in subscriptions}
+        tariff_of = Tariff.of_subscriptions(subscriptions)
         timelines = Tariff.timelines([t for t in tariff_of.values() if t])
         readings = defaultdict(list)
         for reading in Reading.search([
@@ -582,91 +569,47 @@ class Inspection(Workflow, ModelSQL, ModelView):
                         'water_utility.msg_inspection_reestimate',
                         inspection=inspection.rec_name,
                         subscription=subscription.rec_name))
-            timeline = timelines.get(tariff_of[subscription.id])
-            key = (subscription.category.id, subscription.area.id,
-                bool(subscription.sewage), bool(subscription.social_welfare))
             lines = []
             for keys, days, measured, estimated in periods:
                 if measured == estimated:
                     continue
                 end = keys[-1].date
                 start = end - dt.timedelta(days=days)
-                shares = rating.days_by_version(timeline or [], start, end)
-                if sum(d for _, d in shares) != days:
+                repriced = tariff.reprice(
+                    timelines.get(tariff_of[subscription.id]),
+                    subscription.tariff_key, start, end, measured, estimated,
+                    subscription.company.currency.rounding)
+                if repriced is None:
                     raise InspectionError(gettext(
                             'water_utility.msg_inspection_tariff',
                             inspection=inspection.rec_name,
                             start=start, end=end))
-                segments = [rating.Segment(v.charges(*key), d)
-                    for v, d in shares]
-                for line in rating.rate(segments, 0,
-                        quantum=Decimal('0.001'),
-                        rounding=subscription.company.currency.rounding,
-                        settlements=[(segments, measured, estimated)]):
-                    lines.append((end, measured, estimated, line))
+                lines.extend((end, measured, estimated, l) for l in repriced)
             priced.append(lines)
 
-        invoice_date = max(i.visit_date for i in inspections)
-        preparation = Preparation(
-            {l.product for lines in priced for *_, l in lines}, invoice_date)
+        preparation = posting.Preparation(
+            {l.product for lines in priced for *_, l in lines},
+            max(i.visit_date for i in inspections))
         result = []
         for inspection, lines in zip(inspections, priced):
             if not lines:
                 result.append(None)
                 continue
-            subscription = inspection.subscription
-            party = subscription.party
             with Transaction().set_context(language=preparation.language):
                 description = gettext(
                     'water_utility.msg_inspection_adjustment',
                     inspection=inspection.number,
                     since=inspection.fault_since)
-            invoice = Invoice(
-                company=subscription.company,
-                type='out',
-                party=party,
-                invoice_address=subscription.address,
-                currency=subscription.company.currency,
-                invoice_date=inspection.visit_date,
-                journal=preparation.journal,
-                account=party.account_receivable_used.current(
-                    date=inspection.visit_date),
-                description=description,
-                water_subscription=subscription,
-                )
-            invoice_lines = []
-            for sequence, (end, measured, estimated, line) in enumerate(
-                    lines, 1):
-                product = line.product
-                with Transaction().set_context(
-                        language=preparation.language):
-                    line_description = gettext(
-                        'water_utility.msg_inspection_adjustment_line',
-                        product=preparation.names[product],
-                        date=end, measured=measured, estimated=estimated)
-                invoice_lines.append(InvoiceLine(
-                        invoice=invoice,
-                        company=subscription.company,
-                        currency=subscription.company.currency,
-                        type='line',
-                        sequence=sequence,
-                        product=Product(product),
-                        account=preparation.accounts[product],
-                        unit=preparation.units[product],
-                        quantity=float(line.quantity),
-                        unit_price=line.unit_price,
-                        taxes=preparation.line_taxes(
-                            party.customer_tax_rule, product),
-                        description=line_description,
-                        origin=inspection,
-                        ))
-            invoice.lines = invoice_lines
-            # a credit has nothing to pay: no payment term
-            total = sum((l.amount for *_, l in lines), Decimal(0))
-            if total > 0:
-                invoice.payment_term = (preparation.payment_term
-                    or party.customer_payment_term)
-            result.append(invoice)
+                lines = [(l.product, l.quantity, l.unit_price, gettext(
+                            'water_utility.msg_inspection_adjustment_line',
+                            product=preparation.names[l.product],
+                            date=end, measured=measured,
+                            estimated=estimated))
+                    for end, measured, estimated, l in lines]
+            result.append(posting.build_invoice(
+                    inspection.subscription, inspection.visit_date,
+                    description, lines, origin=inspection,
+                    preparation=preparation))
         return result
 
 

@@ -123,6 +123,68 @@ def build_invoices(bills, invoice_date, preparation=None):
     return invoices
 
 
+def build_invoice(subscription, date, description, lines, origin=None,
+        preparation=None, party=None):
+    """Return an unsaved customer invoice on the account of subscription
+    (or of party without one) dated date
+
+    lines lists (product id, quantity, unit price, description): charges
+    other than a monthly bill (a re-estimation, a violation).  A negative
+    total is a credit: it has no payment term.
+    """
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    InvoiceLine = pool.get('account.invoice.line')
+    Product = pool.get('product.product')
+    preparation = preparation or Preparation(
+        {l[0] for l in lines}, date)
+    party = party or subscription.party
+    company = (subscription or origin).company
+    invoice = Invoice(
+        company=company,
+        type='out',
+        party=party,
+        invoice_address=(subscription.address if subscription
+            else party.address_get(type='invoice')),
+        currency=company.currency,
+        invoice_date=date,
+        journal=preparation.journal,
+        account=party.account_receivable_used.current(date=date),
+        description=description,
+        water_subscription=subscription,
+        )
+    if sum(Decimal(str(q)) * p for _, q, p, _ in lines) > 0:
+        invoice.payment_term = (preparation.payment_term
+            or party.customer_payment_term)
+    invoice.lines = [InvoiceLine(
+            invoice=invoice,
+            company=company,
+            currency=company.currency,
+            type='line',
+            sequence=sequence,
+            product=Product(product),
+            account=preparation.accounts[product],
+            unit=preparation.units[product],
+            quantity=float(quantity),
+            unit_price=unit_price,
+            taxes=preparation.line_taxes(party.customer_tax_rule, product),
+            description=line_description,
+            origin=origin,
+            ) for sequence, (product, quantity, unit_price, line_description)
+        in enumerate(lines, 1)]
+    return invoice
+
+
+def post_invoices(invoices):
+    "Save, compute the taxes of and post customer invoices"
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    Invoice.save(invoices)
+    Invoice.update_taxes(invoices)
+    with Transaction().set_context(_skip_warnings=True):
+        Invoice.post(invoices)
+
+
 def invoice_values(invoices):
     "The values of posted invoices the bills keep"
     pool = Pool()

@@ -233,6 +233,12 @@ class Subscription(Workflow, ModelSQL, ModelView):
     def search_party_field(cls, name, clause):
         return [('party.' + clause[0],) + tuple(clause[1:])]
 
+    @property
+    def tariff_key(self):
+        "What decides the tariff components that apply (tariff.segments)"
+        return (self.category.id, self.area.id, bool(self.sewage),
+            bool(self.social_welfare))
+
     def get_rec_name(self, name):
         number = self.number or '(%s)' % self.id
         return f'{number} {self.party.rec_name}'

@@ -1,6 +1,7 @@
 # This file is part of the water_utility module.  See README.rst.
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -74,6 +75,17 @@ class Tariff(DeactivableMixin, ModelSQL, ModelView):
             ]
 
     @classmethod
+    def of_subscriptions(cls, subscriptions):
+        """Return by subscription id the id of its tariff: its area's, else
+        the configuration's default (None without any)"""
+        pool = Pool()
+        Configuration = pool.get('water.configuration')
+        configuration = Configuration(1)
+        return {s.id: (s.area.tariff.id if s.area.tariff
+                else configuration.get_tariff(s.company))
+            for s in subscriptions}
+
+    @classmethod
     def timelines(cls, tariffs):
         """Return by tariff id its [(start_date, version)] in date order,
         read for all the tariffs at once"""
@@ -85,6 +97,29 @@ class Tariff(DeactivableMixin, ModelSQL, ModelView):
                     ], order=[('start_date', 'ASC')]):
             result[version.tariff.id].append((version.start_date, version))
         return result
+
+
+def segments(timeline, key, start, end):
+    """Return the rating.Segments of timeline from start (excluded) to end
+    for the subscriptions of key (category id, area id, sewage, social
+    welfare), or None when its versions do not cover every day"""
+    shares = rating.days_by_version(timeline or [], start, end)
+    if sum(d for _, d in shares) != (end - start).days:
+        return None
+    return [rating.Segment(v.charges(*key), d) for v, d in shares]
+
+
+def reprice(timeline, key, start, end, billed, actual, rounding,
+        quantum=Decimal('0.001')):
+    """Return the rating.Lines of what actual m³ cost more than billed m³
+    from start (excluded) to end, each day at its own tariff (volume blocks,
+    sewage, discounts; no fixed charge), or None when the tariff does not
+    cover every day"""
+    segments_ = segments(timeline, key, start, end)
+    if segments_ is None:
+        return None
+    return rating.rate(segments_, 0, quantum=quantum, rounding=rounding,
+        settlements=[(segments_, billed, actual)])
 
 
 class Version(ModelSQL, ModelView):

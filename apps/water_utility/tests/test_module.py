@@ -636,7 +636,6 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Period = pool.get('water.reading.period')
         Reading = pool.get('water.reading')
-        Meter = pool.get('water.meter')
         company, route, (subscription,) = self._reading_setup(
             initial=99960)
         with set_company(company):

@@ -27,11 +27,6 @@ class RequestTestCase(_DBTestCase):
     module = 'water_utility'
 
     def setup_requests(self):
-        pool = Pool()
-        Area = pool.get('water.area')
-        Type = pool.get('water.request.type')
-        User = pool.get('res.user')
-        Team = pool.get('water.request.team')
         company, area, route, _, domestic = base.create_utility()
         self.company = company
         with set_company(company):
