@@ -21,6 +21,7 @@ Photos are Tryton attachments of the work order.
 """
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
@@ -69,6 +70,16 @@ OUTCOMES = [
     ('violation', "Violation Found"),
     ]
 OPEN = ['draft', 'scheduled', 'in_progress']
+
+
+def m3(value):
+    "A volume as people write it: 30, 12.5 (the backends differ in scale)"
+    if value is None:
+        return '-'
+    value = Decimal(value).quantize(Decimal('0.001'))
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return str(value.normalize())
 
 
 class Inspection(Workflow, ModelSQL, ModelView):
@@ -603,8 +614,8 @@ class Inspection(Workflow, ModelSQL, ModelView):
                 lines = [(l.product, l.quantity, l.unit_price, gettext(
                             'water_utility.msg_inspection_adjustment_line',
                             product=preparation.names[l.product],
-                            date=end, measured=measured,
-                            estimated=estimated))
+                            date=end,
+                            measured=m3(measured), estimated=m3(estimated)))
                     for end, measured, estimated, l in lines]
             result.append(posting.build_invoice(
                     inspection.subscription, inspection.visit_date,
@@ -655,8 +666,8 @@ class Reading(metaclass=PoolMeta):
                     'description': gettext(
                         'water_utility.msg_inspection_from_reading',
                         reading=r.rec_name,
-                        consumption=r.consumption,
-                        expected=r.expected),
+                        consumption=m3(r.consumption),
+                        expected=m3(r.expected)),
                     } for r in readings if r.id not in open_])
 
 
