@@ -54,6 +54,7 @@ try:
     from . import demo_survey
     from . import demo_queue
     from . import demo_connection
+    from . import demo_inspection
     from . import demo_data as data
     from . import demo_readings
 except ImportError:
@@ -63,6 +64,7 @@ except ImportError:
     import demo_survey
     import demo_queue
     import demo_connection
+    import demo_inspection
     import demo_data as data
     import demo_readings
 
@@ -1162,6 +1164,11 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     applications = in_transaction(settings, admin, company,
         lambda: demo_connection.create_applications(today, seed))
     clock.note(f"new connections: {applications}")
+    opened, scheduled, reestimated = in_transaction(settings, admin, company,
+        lambda: demo_inspection.create_work_orders(today))
+    clock.note(f"field work orders: {opened} from held readings, "
+        f"{scheduled} scheduled to the inspector, {reestimated} faulty meter "
+        "replaced and its consumption re-estimated")
 
 
 def create_stock(settings, admin, company, stock):

@@ -1,0 +1,106 @@
+"""Field work orders of the demo database.
+
+This month's high consumption readings go to the inspection section: their
+work orders are scheduled to the demo inspector for today and tomorrow,
+the first one started.  One meter found running fast since two readings
+ago (or slow, as its readings suggest) is replaced and its consumption
+re-estimated, so that the demo shows a
+done work order with its meter swap and its credit on the subscriber's
+account.  Everything runs inside a transaction of tools/demo.py.
+"""
+import datetime as dt
+from decimal import Decimal
+
+
+def create_work_orders(today):
+    """Return (work orders opened from readings, scheduled, done with a
+    re-estimation)"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Reading = pool.get('water.reading')
+    Inspection = pool.get('water.inspection')
+    User = pool.get('res.user')
+    Meter = pool.get('water.meter')
+    if Inspection.search([], count=True):
+        return 0, 0, 0
+    inspectors = User.search([('login', '=', 'inspector')])
+    held = [r for r in Reading.search([
+                ('state', '=', 'held'),
+                ('value', '!=', None),
+                ], order=[('date', 'DESC'), ('id', 'ASC')])
+        if 'high' in r.exceptions][:6]
+    Reading.inspect(held)
+    orders = Inspection.search([('state', '=', 'draft')],
+        order=[('id', 'ASC')])
+    for i, order in enumerate(orders):
+        order.planned_date = today + dt.timedelta(days=i % 2)
+        order.inspectors = inspectors
+    Inspection.save(orders)
+    scheduled = [o for o in orders if o.inspectors]
+    Inspection.schedule(scheduled)
+    if scheduled:
+        Inspection.start(scheduled[:1])
+
+    # a meter that has run fast since two readings ago
+    done = 0
+    stock = Meter.search([('state', '=', 'in_stock')], limit=1)
+    candidates = Reading.search([
+            ('state', 'in', ['valid', 'billed']),
+            ('source', '!=', 'estimate'),
+            ('subscription.state', '=', 'active'),
+            ('subscription.category.code', '=', 'domestic'),
+            ], order=[('subscription', 'ASC'), ('date', 'DESC')], limit=400)
+    # the last reading of the subscription is counted: none waits after it
+    waiting = {r.subscription for r in Reading.search([
+                ('subscription', 'in', list({
+                            r.subscription.id for r in candidates})),
+                ('state', 'not in', ['valid', 'billed', 'cancelled']),
+                ])}
+    by_subscription = {}
+    for reading in candidates:
+        by_subscription.setdefault(reading.subscription, []).append(reading)
+    for subscription, readings in by_subscription.items():
+        if (len(readings) >= 3 and stock and subscription.meter
+                and subscription not in waiting):
+            fault_since = readings[1].date - dt.timedelta(days=1)
+            visit = max(today, readings[0].date + dt.timedelta(days=1))
+            order, = Inspection.create([{
+                        'company': subscription.company.id,
+                        'type': 'meter',
+                        'subscription': subscription.id,
+                        'description': "فحص دقة العداد في الموقع بعد "
+                        "تغير مفاجئ في الاستهلاك",
+                        'planned_date': visit,
+                        'inspectors': [('add', [u.id for u in inspectors])],
+                        }])
+            if inspectors:
+                Inspection.schedule([order])
+            else:
+                Inspection.write([order], {'state': 'scheduled'})
+            Inspection.start([order])
+            register = readings[0].value + Decimal(3)
+            # what the re-estimation will find decides what the test showed
+            daily = [(r.consumption or 0) / (r.days or 1) for r in readings]
+            fast = min(daily[:2]) >= daily[2]
+            Inspection.write([order], {
+                    'visit_date': visit,
+                    'meter_condition': 'fast' if fast else 'slow',
+                    'accuracy': Decimal('135.0' if fast else '70.0'),
+                    'seal': 'intact',
+                    'meter_reading': register,
+                    'latitude': Decimal('31.516200'),
+                    'longitude': Decimal('34.448900'),
+                    'findings': ("العداد يسجل أكثر من الفعلي بنسبة 35% "
+                        if fast else "العداد يسجل أقل من الفعلي بنسبة 30% ")
+                    + "في فحص الدقة بالموقع",
+                    'actions': "استبدال العداد وإعادة تقدير الاستهلاك",
+                    'outcome': 'faulty',
+                    'fault_since': fault_since,
+                    'new_meter': stock[0].id,
+                    'new_meter_reading': Decimal(0),
+                    'removal_reason': 'faulty',
+                    })
+            Inspection.do([Inspection(order.id)])
+            done = 1
+            break
+    return len(orders), len(scheduled), done
