@@ -324,7 +324,7 @@ class Inspection(Workflow, ModelSQL, ModelView):
             self.party = self.subscription.party
             self.area = self.subscription.area
             if self.subscription.address:
-                self.location = self.subscription.address.full_address
+                self.location = self.subscription.address.rec_name
 
     @classmethod
     def get_photos(cls, inspections, name):
@@ -369,6 +369,8 @@ class Inspection(Workflow, ModelSQL, ModelView):
                     values['meter'] = subscription.meter.id
                 values.setdefault('party', subscription.party.id)
                 values.setdefault('area', subscription.area.id)
+                if subscription.address and not values.get('location'):
+                    values['location'] = subscription.address.rec_name
         inspections = super().create(vlist)
         cls.set_number(inspections)
         return inspections
