@@ -1,7 +1,7 @@
 # Water utility on Tryton 8.0 LTS: development, demo and tests.
 #
 #   make run              install, fetch the web client, build the demo database, start
-#   make test             every test of the module on SQLite, then on PostgreSQL
+#   make test             every test of the module on SQLite and on PostgreSQL, side by side
 #   make demo N=5000      rebuild the demo database with N subscriptions
 #   make clean / distclean
 #
@@ -63,7 +63,7 @@ export TRYTOND_DATABASE__PATH := $(CURDIR)/sites
 
 help:
 	@echo "make run            install, fetch sao $(SAO_VERSION), build sites/$(DB).sqlite (N=$(N)), start on http://127.0.0.1:8000/"
-	@echo "make test           all tests of $(MODULE_NAME) on SQLite, then PostgreSQL ($(TEST_PG_URI))"
+	@echo "make test           all tests of $(MODULE_NAME) on SQLite and PostgreSQL side by side ($(TEST_PG_URI))"
 	@echo "make demo N=5000    rebuild the demo database with N subscriptions"
 	@echo "make install | web | db | bench | clean | distclean"
 
@@ -238,6 +238,8 @@ with psycopg.connect(sys.argv[1], dbname='postgres', connect_timeout=3, autocomm
 endef
 export PG_DROP_PY
 
+# The two backends run side by side (the machines have 2 cores: make test takes the time
+# of the longer one); each log is printed whole when both are done.
 test: $(INSTALLED) system
 	@logs=$$(mktemp -d); status=0; \
 	cache_sqlite=; cache_pg=; \
@@ -251,17 +253,16 @@ test: $(INSTALLED) system
 		cache_sqlite="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/sqlite"; \
 		cache_pg="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/postgresql"; \
 	fi; \
-	echo "=== SQLite (in memory) ==="; \
-	env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
+	echo "=== SQLite (in memory) and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
+	( env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
 		DB_NAME=':memory:' DB_CACHE="$$cache_sqlite" \
-		$(PY) -m unittest discover -s $(TEST_PACKAGE) 2>&1 | tee $$logs/sqlite.log || status=1; \
-	echo; \
-	echo "=== PostgreSQL ($(TEST_PG_URI)) ==="; \
+		$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/sqlite.log 2>&1 \
+		|| echo fail > $$logs/sqlite.failed ) & sqlite_pid=$$!; \
 	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_PG_URI)'; then \
 		dbname=test_water_$$$$; \
 		env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI='$(TEST_PG_URI)' TRYTOND_DATABASE__URI='$(TEST_PG_URI)' \
 			DB_NAME=$$dbname DB_CACHE="$$cache_pg" \
-			$(PY) -m unittest discover -s $(TEST_PACKAGE) 2>&1 | tee $$logs/postgresql.log || status=1; \
+			$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/postgresql.log 2>&1 || status=1; \
 		$(PY) -c "$$PG_DROP_PY" '$(TEST_PG_URI)' $$dbname || true; \
 	elif [ "$(REQUIRE_POSTGRESQL)" = 1 ]; then \
 		echo "ERROR: PostgreSQL is not reachable at $(TEST_PG_URI) and REQUIRE_POSTGRESQL=1." >&2; \
@@ -271,6 +272,11 @@ test: $(INSTALLED) system
 		echo "WARNING: PostgreSQL is not reachable at $(TEST_PG_URI): PostgreSQL tests SKIPPED."; \
 		echo "         (set TRYTOND_DATABASE__URI to use another server; REQUIRE_POSTGRESQL=1 makes this an error)"; \
 	fi; \
+	wait $$sqlite_pid; \
+	if [ -f $$logs/sqlite.failed ]; then status=1; fi; \
+	for b in sqlite postgresql; do \
+		if [ -f $$logs/$$b.log ]; then echo; echo "=== $$b ==="; cat $$logs/$$b.log; fi; \
+	done; \
 	echo; \
 	echo "=== Summary ==="; \
 	$(PY) -c "$$TEST_SUMMARY_PY" $$(for b in sqlite postgresql; do \
