@@ -129,7 +129,14 @@ class Violation(Workflow, ModelSQL, ModelView):
 
     invoice = fields.Many2One(
         'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT')
-    notice_date = fields.Date("Notice Date", readonly=True)
+    notice_date = fields.Date(
+        "Notice Date",
+        states={
+            'readonly': Eval('state') != 'documented',
+            'required': Eval('state').in_(['notified', 'settled', 'referred']),
+            },
+        help="The date of the notice and of its invoice; empty for the day "
+        "it is notified.")
     settlement = fields.Many2One(
         'water.settlement', "Settlement", readonly=True,
         ondelete='RESTRICT')
@@ -460,7 +467,10 @@ class Violation(Workflow, ModelSQL, ModelView):
                 raise ViolationError(gettext(
                         'water_utility.msg_violation_no_penalty_product'))
             ids.add(product.id)
-        preparation = posting.Preparation(ids, today)
+        for violation in violations:
+            violation.notice_date = violation.notice_date or today
+        preparation = posting.Preparation(
+            ids, max(v.notice_date for v in violations))
         invoices = []
         for violation, estimate in zip(violations, estimates):
             with Transaction().set_context(language=preparation.language):
@@ -483,11 +493,10 @@ class Violation(Workflow, ModelSQL, ModelView):
                         'water_utility.msg_violation_no_amount',
                         violation=violation.rec_name))
             invoice = posting.build_invoice(
-                violation.subscription, today, description, lines,
-                origin=violation, preparation=preparation,
+                violation.subscription, violation.notice_date, description,
+                lines, origin=violation, preparation=preparation,
                 party=violation.party)
             violation.invoice = invoice
-            violation.notice_date = today
             invoices.append(invoice)
         with without_check_access():
             posting.post_invoices(invoices)
