@@ -492,6 +492,12 @@ class Violation(Workflow, ModelSQL, ModelView):
                 raise ViolationError(gettext(
                         'water_utility.msg_violation_no_amount',
                         violation=violation.rec_name))
+            if not violation.subscription and not (
+                    violation.party.address_get(type='invoice')):
+                raise ViolationError(gettext(
+                        'water_utility.msg_violation_no_address',
+                        violation=violation.rec_name,
+                        party=violation.party.rec_name))
             invoice = posting.build_invoice(
                 violation.subscription, violation.notice_date, description,
                 lines, origin=violation, preparation=preparation,
