@@ -458,6 +458,8 @@ class Violation(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Date = pool.get('ir.date')
         Configuration = pool.get('water.configuration')
+        if not violations:
+            return
         product = Configuration(1).violation_penalty_product
         estimates = cls._price(violations)
         today = Date.today()
