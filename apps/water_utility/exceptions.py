@@ -113,3 +113,7 @@ class QueueError(UserError):
 
 class InspectionError(UserError):
     pass
+
+
+class MaintenanceCycleError(ValidationError):
+    pass
