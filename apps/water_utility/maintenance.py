@@ -238,8 +238,8 @@ class Plan(DeactivableMixin, ModelSQL, ModelView):
     def generate_cron(cls):
         "Open the maintenance work orders of the company's plans (cron)"
         company = Transaction().context.get('company')
-        if company:
-            cls.generate(cls.search([('company', '=', company)]))
+        cls.generate(cls.search(
+                [('company', '=', company)] if company else []))
 
     @classmethod
     @ModelView.button
