@@ -479,7 +479,9 @@ class Removed(ModelSQL, ModelView):
     company = fields.Many2One('company.company', "Company", readonly=True)
     subscription = fields.Many2One(
         'water.subscription', "Subscription", readonly=True)
-    party = fields.Many2One('party.party', "Subscriber", readonly=True)
+    party = fields.Many2One(
+        'party.party', "Subscriber", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
     area = fields.Many2One('water.area', "Service Area", readonly=True)
     meter = fields.Many2One('water.meter', "Meter Removed", readonly=True)
     removal_date = fields.Date("Removed On", readonly=True)
