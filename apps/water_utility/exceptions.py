@@ -117,3 +117,7 @@ class InspectionError(UserError):
 
 class ViolationError(UserError):
     pass
+
+
+class MaintenanceCycleError(ValidationError):
+    pass
