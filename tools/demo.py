@@ -1169,6 +1169,14 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
     clock.note(f"field work orders: {opened} from held readings, "
         f"{scheduled} scheduled to the inspector, {reestimated} faulty meter "
         "replaced and its consumption re-estimated")
+    orders = in_transaction(settings, admin, company,
+        lambda: demo_inspection.create_maintenance(today))
+    clock.note(f"meter test cycles and a maintenance plan per area: {orders} "
+        "periodic maintenance work orders")
+    violations = in_transaction(settings, admin, company,
+        lambda: demo_inspection.create_violations(today))
+    clock.note(f"{violations} violations: a bypass notified with its "
+        "invoice, a broken seal priced, an illegal connection to cut")
 
 
 def create_stock(settings, admin, company, stock):

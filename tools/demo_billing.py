@@ -29,6 +29,8 @@ PRODUCTS = {
         "خصومات الشؤون الاجتماعية"),
     'reward': ("On-time payment reward", "مكافأة الالتزام بالسداد", 'u',
         "مكافآت الالتزام بالسداد"),
+    'penalty': ("Violation penalty", "غرامة المخالفة", 'u',
+        "إيرادات غرامات المخالفات"),
     }
 DOMESTIC_BLOCKS = [(20, '5.5'), (40, '7.2'), (80, '9.5'), (120, '12'),
     (None, '13')]
@@ -168,6 +170,7 @@ def setup_billing(company_id, billing_start):
     configuration.reward_kind = 'percentage'
     configuration.reward_percentage = Decimal('0.05')
     configuration.reward_product = products['reward']
+    configuration.violation_penalty_product = products['penalty']
     # the settlement policy: at most 10 % off, 10 % down, 12 instalments
     expense, = Account.search([
             ('type.expense', '=', True), ('company', '=', company_id),

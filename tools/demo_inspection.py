@@ -104,3 +104,111 @@ def create_work_orders(today):
             done = 1
             break
     return len(orders), len(scheduled), done
+
+
+def create_maintenance(today):
+    """The meter test cycles (ten years for the small meters, five for
+    the large ones) and a plan per area run once: return the work orders
+    opened"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Cycle = pool.get('water.maintenance.cycle')
+    Plan = pool.get('water.maintenance.plan')
+    Area = pool.get('water.area')
+    User = pool.get('res.user')
+    if Plan.search([], count=True):
+        return 0
+    Cycle.create([{'diameter': d, 'years': y} for d, y in [
+                (None, 10), ('40', 5), ('50', 5), ('80', 4), ('100', 4),
+                ('150', 4)]])
+    inspectors = User.search([('login', '=', 'inspector')])
+    plans = Plan.create([{
+                'area': area.id,
+                'capacity': 8,
+                'daily_orders': 4,
+                'lead_days': 30,
+                'inspectors': [('add', [u.id for u in inspectors])],
+                } for area in Area.search([])])
+    return len(Plan.generate(plans))
+
+
+def create_violations(today):
+    """The penalty policy and three violations: a bypass notified with
+    its invoice, a seal tampering documented and priced, an illegal
+    connection of a neighbour cut; return their number"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Violation = pool.get('water.violation')
+    Penalty = pool.get('water.violation.penalty')
+    Subscription = pool.get('water.subscription')
+    Party = pool.get('party.party')
+    if Violation.search([], count=True):
+        return 0
+    Penalty.create([
+            {'type': 'illegal_connection', 'fixed_amount': Decimal(500),
+                'percentage': Decimal(50)},
+            {'type': 'bypass', 'fixed_amount': Decimal(300),
+                'percentage': Decimal(50)},
+            {'type': 'meter_tampering', 'fixed_amount': Decimal(300),
+                'percentage': Decimal(25)},
+            {'type': 'seal_tampering', 'fixed_amount': Decimal(100),
+                'percentage': Decimal(0)},
+            {'type': 'reconnection', 'fixed_amount': Decimal(200),
+                'percentage': Decimal(0)},
+            {'type': 'category_misuse', 'fixed_amount': Decimal(0),
+                'percentage': Decimal(25)},
+            ])
+    subscriptions = Subscription.search([
+            ('state', '=', 'active'),
+            ('category.code', '=', 'domestic'),
+            ], order=[('id', 'DESC')], limit=2)
+    if len(subscriptions) < 2:
+        return 0
+    bypass_of, seal_of = subscriptions
+    neighbour, = Party.create([{
+                'name': "خالد يوسف البنا",
+                'addresses': [('create', [{
+                                'street': bypass_of.address.street,
+                                'city': bypass_of.address.city,
+                                }])],
+                }])
+    found = today - dt.timedelta(days=3)
+    common = {
+        'company': bypass_of.company.id,
+        'found_date': found,
+        'start_date': found - dt.timedelta(days=90),
+        'latitude': Decimal('31.501400'),
+        'longitude': Decimal('34.466100'),
+        'witnesses': "مختار الحي؛ مفتش ثانٍ من القسم",
+        }
+    bypass, seal, illegal = Violation.create([dict(common,
+                type='bypass',
+                subscription=bypass_of.id,
+                party=bypass_of.party.id,
+                area=bypass_of.area.id,
+                category=bypass_of.category.id,
+                location=bypass_of.address.rec_name,
+                facts="خط جانبي قبل العداد يغذي خزان السطح مباشرة",
+                statement="أقر بوجود الخط وأطلب تسوية المبلغ",
+                ), dict(common,
+                type='seal_tampering',
+                subscription=seal_of.id,
+                party=seal_of.party.id,
+                area=seal_of.area.id,
+                category=seal_of.category.id,
+                location=seal_of.address.rec_name,
+                facts="ختم العداد مكسور ولا أثر لعبث بالعداد نفسه",
+                start_date=found - dt.timedelta(days=30),
+                ), dict(common,
+                type='illegal_connection',
+                party=neighbour.id,
+                area=bypass_of.area.id,
+                category=bypass_of.category.id,
+                location=bypass_of.address.rec_name,
+                facts="وصلة غير قانونية من الخط الرئيسي إلى منزل مجاور "
+                "بلا اشتراك",
+                )])
+    Violation.price([bypass, seal, illegal])
+    Violation.notify([bypass])
+    Violation.cut([illegal])
+    return 3
