@@ -129,7 +129,40 @@ def create_maintenance(today):
                 'lead_days': 30,
                 'inspectors': [('add', [u.id for u in inspectors])],
                 } for area in Area.search([])])
-    return len(Plan.generate(plans))
+    orders = Plan.generate(plans)
+    remove_meter(today)
+    return len(orders)
+
+
+def remove_meter(today):
+    "A meter stolen today, not replaced yet: the removed meters list shows it"
+    from trytond.pool import Pool
+    from trytond.modules.water_utility.meter import MeterSwap
+    pool = Pool()
+    Reading = pool.get('water.reading')
+    Installation = pool.get('water.meter.installation')
+    Inspection = pool.get('water.inspection')
+    # not one the field already visits or changed the meter of
+    busy = {i.subscription for i in Inspection.search([
+                ('subscription', '!=', None),
+                ])}
+    for reading in Reading.search([
+                ('subscription.state', '=', 'active'),
+                ('state', '!=', 'cancelled'),
+                ('value', '!=', None),
+                ], order=[('subscription', 'ASC'), ('date', 'DESC')],
+            limit=100):
+        subscription = reading.subscription
+        if subscription in busy or not subscription.meter:
+            continue
+        Installation.swap([MeterSwap(
+                    subscription=subscription,
+                    date=max(today, reading.date),
+                    final_reading=reading.value,
+                    removal_reason='stolen',
+                    notes="سُرق العداد، أبلغ المشترك مركز الخدمة")])
+        return 1
+    return 0
 
 
 def create_violations(today):
