@@ -259,6 +259,7 @@ class Plan(DeactivableMixin, ModelSQL, ModelView):
         today = Date.today()
         candidates = cls.due_candidates({p.area.id for p in plans})
         cycles = Cycle.years_by_diameter({p.company.id for p in plans})
+        language = pool.get('water.configuration')(1).get_bill_language()
         vlist, taken = [], set()
         for plan in plans:
             years_of = cycles.get(plan.company.id, {})
@@ -280,7 +281,10 @@ class Plan(DeactivableMixin, ModelSQL, ModelView):
                 {h.date for h in area.holidays})
             for meter, date in zip(chosen, dates):
                 taken.add(meter)
-                vlist.append(plan._work_order(rows[meter], due[meter], date))
+                # kept as written: in the bills' language, not the cron's
+                with Transaction().set_context(language=language):
+                    vlist.append(
+                        plan._work_order(rows[meter], due[meter], date))
         inspections = Inspection.create(vlist)
         Inspection.schedule(
             [i for i in inspections if i.inspectors and i.planned_date])
