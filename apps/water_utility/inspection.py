@@ -96,6 +96,8 @@ class Inspection(Workflow, ModelSQL, ModelView):
     number = fields.Char("Number", readonly=True)
     type = fields.Selection(TYPES, "Type", required=True, states=_states)
     type_string = type.translated('type')
+    # the calendar shows a field's raw value: the type in words
+    type_name = fields.Function(fields.Char("Type"), 'get_type_name')
     subscription = fields.Many2One(
         'water.subscription', "Subscription", ondelete='RESTRICT',
         domain=[('company', '=', Eval('company', -1))],
@@ -336,6 +338,9 @@ class Inspection(Workflow, ModelSQL, ModelView):
                     ]):
             result[attachment.resource.id] += 1
         return result
+
+    def get_type_name(self, name):
+        return self.type_string
 
     def get_rec_name(self, name):
         if self.number:
