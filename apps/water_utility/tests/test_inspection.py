@@ -9,7 +9,6 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
 from . import test_billing as billing
-from . import test_module as base
 from . import test_request
 
 INSTALLED = dt.date(2026, 6, 20)

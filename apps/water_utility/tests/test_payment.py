@@ -403,7 +403,7 @@ class PaymentTestCase(_DBTestCase):
         for thread in threads:
             thread.join(timeout=60)
         self.assertEqual(outcomes, ['paid', 'paid'])
-        with Transaction().start(DB_NAME, 1) as transaction:
+        with Transaction().start(DB_NAME, 1):
             Payment = pool.get('water.payment')
             Subscription = pool.get('water.subscription')
             payments = Payment.search([
