@@ -72,6 +72,18 @@ OUTCOMES = [
 OPEN = ['draft', 'scheduled', 'in_progress']
 
 
+def count_attachments(records):
+    "The number of attachments (the photos) of each record, by id"
+    pool = Pool()
+    Attachment = pool.get('ir.attachment')
+    result = {r.id: 0 for r in records}
+    for attachment in Attachment.search([
+                ('resource', 'in', [str(r) for r in records]),
+                ]):
+        result[attachment.resource.id] += 1
+    return result
+
+
 def m3(value):
     "A volume as people write it: 30, 12.5 (the backends differ in scale)"
     if value is None:
@@ -330,14 +342,7 @@ class Inspection(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_photos(cls, inspections, name):
-        pool = Pool()
-        Attachment = pool.get('ir.attachment')
-        result = {i.id: 0 for i in inspections}
-        for attachment in Attachment.search([
-                    ('resource', 'in', [str(i) for i in inspections]),
-                    ]):
-            result[attachment.resource.id] += 1
-        return result
+        return count_attachments(inspections)
 
     def get_type_name(self, name):
         return self.type_string

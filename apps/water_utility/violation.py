@@ -36,6 +36,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import posting, tariff, violation_rule
 from .exceptions import ViolationError
+from .inspection import count_attachments
 from .report_html import SubscriberReport
 
 TYPES = [
@@ -269,14 +270,7 @@ class Violation(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_photos(cls, violations, name):
-        pool = Pool()
-        Attachment = pool.get('ir.attachment')
-        result = {v.id: 0 for v in violations}
-        for attachment in Attachment.search([
-                    ('resource', 'in', [str(v) for v in violations]),
-                    ]):
-            result[attachment.resource.id] += 1
-        return result
+        return count_attachments(violations)
 
     def get_rec_name(self, name):
         if self.number:
