@@ -118,6 +118,25 @@ class WaterUtilityTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Water Utility module"
     module = 'water_utility'
 
+    def test_rolled_back_test_leaves_nothing_after_cache_sync(self):
+        "A test's records are rolled back even when the cache syncs at its start"
+        from trytond.cache import Cache
+
+        @with_transaction()
+        def create():
+            Pool().get('res.user').create([{'name': "Leak", 'login': 'leak'}])
+
+        @with_transaction()
+        def count():
+            return Pool().get('res.user').search_count(
+                [('login', '=', 'leak')])
+
+        # as if clean_timeout had passed since the last sync
+        self.addCleanup(setattr, Cache, '_clean_last', Cache._clean_last)
+        Cache._clean_last = dt.datetime(2000, 1, 1)
+        create()
+        self.assertEqual(count(), 0)
+
     @with_transaction()
     def test_subscription_number_from_sequence(self):
         "A new subscription gets the next number of the sequence"
