@@ -1179,6 +1179,46 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
         "invoice, a broken seal priced, an illegal connection to cut")
 
 
+PORTAL_EMAIL = 'subscriber@example.com'
+
+
+def create_portal_user(settings, admin, company, clock):
+    """A subscriber of the portal (/<database>/portal/) holding the first
+    subscription with a posted bill; return its row of the logins file"""
+    from trytond.pool import Pool
+
+    password = demo_passwords([PORTAL_EMAIL])[PORTAL_EMAIL]
+
+    def work():
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        WebUser = pool.get('web.user')
+        bills = Bill.search([
+                ('state', '=', 'posted'),
+                ('subscription.state', '=', 'active'),
+                ], order=[('subscription', 'ASC'), ('month', 'DESC')],
+            limit=1)
+        if not bills:
+            return None
+        subscription = bills[0].subscription
+        WebUser.delete(WebUser.search([('email', '=', PORTAL_EMAIL)]))
+        WebUser.create([{
+                    'email': PORTAL_EMAIL,
+                    'email_valid': True,
+                    'party': subscription.party.id,
+                    'password': password,
+                    'water_subscriptions': [('add', [subscription.id])],
+                    }])
+        return subscription.number
+
+    number = in_transaction(settings, admin, company, work)
+    if not number:
+        return []
+    clock.note(f"portal subscriber {PORTAL_EMAIL} holds subscription "
+        f"{number}: {URL}{settings.database}/portal/")
+    return [(PORTAL_EMAIL, 'subscriber', password)]
+
+
 def create_stock(settings, admin, company, stock):
     from trytond.pool import Pool
 
@@ -1374,10 +1414,11 @@ def build(args, config_file, workdir):
     clock.done()
 
     clock.phase("7/7 summary")
+    portal_rows = create_portal_user(settings, admin, company, clock)
     counts = summary(settings, admin, company)
     admin_row = ('admin', 'administrator',
         password if source != 'env' else '(TRYTON_ADMIN_PASSWORD)')
-    block = write_logins(args.database, [admin_row] + logins)
+    block = write_logins(args.database, [admin_row] + logins + portal_rows)
     clock.note(f"areas {counts['areas']}, routes {counts['routes']}, "
         f"parties {counts['parties']}")
     clock.note("subscriptions " + ', '.join(

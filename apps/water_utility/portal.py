@@ -1,0 +1,171 @@
+# This file is part of the water_utility module.  See README.rst.
+"""The subscriber portal (بوابة المشترك): what a web user holds
+
+A subscriber signs up on the portal as a Tryton web user (web_user) and adds
+each subscription by proving it: its number and the amount of its latest
+bill, printed on the bill.  The subscriptions a web user proved are the only
+ones the portal ever shows it (routes.py checks it on every page).
+
+The small pure functions here (the CSRF token, the photo check, the amount
+typed by a subscriber, the bars of the consumption chart) are tested with
+hypothesis in tests/test_portal.py.
+"""
+import hashlib
+import hmac
+import io
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+
+from trytond.model import ModelSQL, Unique, fields
+from trytond.pool import Pool, PoolMeta
+
+# what a subscriber may upload: photos of a dial, a leak, a broken seal
+PHOTO_FORMATS = {
+    'JPEG': ('jpg', 'image/jpeg'),
+    'PNG': ('png', 'image/png'),
+    'WEBP': ('webp', 'image/webp'),
+    }
+PHOTO_MAX_SIZE = 5 * 1024 * 1024
+
+
+def csrf_token(secret):
+    "Return the CSRF token of the forms of a session (or of a browser)"
+    return hmac.new(
+        secret.encode(), b'water-portal-csrf', hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret, token):
+    "Whether the token posted is the one of the secret"
+    if not secret or not token:
+        return False
+    return hmac.compare_digest(csrf_token(secret), token)
+
+
+def photo_format(data):
+    """Return (extension, MIME type) of the photo, None when the bytes are not
+    a JPEG, PNG or WebP image (whatever the file's name or type claims)"""
+    from PIL import Image, UnidentifiedImageError
+    if not data or len(data) > PHOTO_MAX_SIZE:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            format_ = image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError):
+        return None
+    return PHOTO_FORMATS.get(format_)
+
+
+def parse_amount(text):
+    """Return the Decimal a subscriber typed (Arabic-Indic digits, Arabic
+    decimal separator, a currency word or thousands separators around it),
+    None when it is not an amount"""
+    if not text:
+        return None
+    digits = []
+    for char in str(text).strip():
+        if char.isdigit():
+            digits.append(str(unicodedata.digit(char)))
+        elif char in '.٫':
+            digits.append('.')
+        elif (char in ',٬ \u00a0' or char.isalpha()
+                or unicodedata.category(char) == 'Sc'):
+            continue
+        else:
+            return None
+    number = ''.join(digits)
+    if not number or number.count('.') > 1:
+        return None
+    try:
+        return Decimal(number)
+    except InvalidOperation:
+        return None
+
+
+def chart_bars(values, width, height):
+    """Return for each value its bar (x, y, w, h) in a chart of width × height
+    with the bars side by side and the largest value full height"""
+    if not values:
+        return []
+    top = max(max(values), 0)
+    step = width / len(values)
+    bars = []
+    for i, value in enumerate(values):
+        h = (height * max(value, 0) / top) if top else 0
+        bars.append((i * step + step * 0.15, height - h, step * 0.7, h))
+    return bars
+
+
+class PortalSubscription(ModelSQL):
+    "Web User - Water Subscription"
+    __name__ = 'web.user-water.subscription'
+    __string__ = "Web User - Water Subscription"
+
+    user = fields.Many2One(
+        'web.user', "Web User", required=True, ondelete='CASCADE')
+    subscription = fields.Many2One(
+        'water.subscription', "Subscription", required=True,
+        ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('user_subscription_unique', Unique(t, t.user, t.subscription),
+                'water_utility.msg_portal_subscription_unique'),
+            ]
+
+
+class WebUser(metaclass=PoolMeta):
+    __name__ = 'web.user'
+
+    water_subscriptions = fields.Many2Many(
+        'web.user-water.subscription', 'user', 'subscription',
+        "Water Subscriptions",
+        help="The subscriptions the subscriber proved on the portal.")
+
+    def portal_subscription(self, subscription_id):
+        """Return the subscription of the id when this user holds it, else
+        None: the one check of ownership of the portal"""
+        for subscription in self.water_subscriptions:
+            if subscription.id == subscription_id:
+                return subscription
+        return None
+
+
+class Subscription(metaclass=PoolMeta):
+    __name__ = 'water.subscription'
+
+    @classmethod
+    def portal_proof(cls, number, amount):
+        """Return the active subscription of the number whose latest posted
+        bill totals amount, else None
+
+        The amount is printed on every bill and is not guessable from the
+        number, as a bill number would be.
+        """
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        if not number or amount is None:
+            return None
+        subscriptions = cls.search([
+                ('number', '=', number.strip()),
+                ('state', '=', 'active'),
+                ], limit=1)
+        if not subscriptions:
+            return None
+        subscription, = subscriptions
+        bills = Bill.search([
+                ('subscription', '=', subscription.id),
+                ('state', 'in', ['posted', 'credited']),
+                ('invoice', '!=', None),
+                ], order=[('month', 'DESC'), ('id', 'DESC')], limit=1)
+        if not bills:
+            return None
+        bill, = bills
+        if bill.invoice.total_amount != amount:
+            return None
+        return subscription

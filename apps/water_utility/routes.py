@@ -1,0 +1,657 @@
+# This file is part of the water_utility module.  See README.rst.
+"""The subscriber portal's pages, served by trytond under /<db>/portal/
+
+Server-rendered HTML (Genshi templates in portal/, escaped by default), one
+inline style sheet and no script: pages stay small for a phone on a slow
+connection.  Every page runs through `portal`, which:
+
+- answers 404 in a database where the module is not activated;
+- finds the web user of the session cookie and sends to the sign-in page
+  when a page needs one;
+- refuses a POST whose CSRF token is not the session's (or, before sign-in,
+  the browser's cookie's);
+- checks that a subscription, bill or request in the address is one the web
+  user holds (404 otherwise: the portal never says whether it exists);
+- turns every error into a friendly page in the subscriber's language after
+  rolling the transaction back: nothing is half done.
+"""
+import datetime as dt
+import logging
+import secrets
+from functools import wraps
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from genshi.template import TemplateLoader
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.utils import redirect
+
+from trytond import config
+from trytond.exceptions import RateLimitException, UserError, UserWarning
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from . import portal as tools
+
+logger = logging.getLogger(__name__)
+
+PREFIX = '/<database_name>/portal'
+SESSION_COOKIE = 'water_portal'
+CSRF_COOKIE = 'water_portal_csrf'
+LANG_COOKIE = 'water_portal_lang'
+LANGUAGES = ('ar', 'en')
+# a whole page of the portal; photos have their own limit
+FORM_MAX_SIZE = 64 * 1024
+UPLOAD_MAX_SIZE = tools.PHOTO_MAX_SIZE + FORM_MAX_SIZE
+_loader = TemplateLoader(
+    str(Path(__file__).parent / 'portal'), auto_reload=False)
+SECURITY_HEADERS = {
+    'Content-Security-Policy': (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
+        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+    }
+
+
+class PortalError(Exception):
+    "A refusal shown to the subscriber as a page with the message key"
+
+    def __init__(self, key, status=HTTPStatus.BAD_REQUEST, **variables):
+        super().__init__(key)
+        self.key = key
+        self.status = status
+        self.variables = variables
+
+
+class Page:
+    "What a page of the portal knows of the request"
+
+    def __init__(self, request, pool):
+        self.request = request
+        self.pool = pool
+        self.database = request.view_args['database_name']
+        lang = request.cookies.get(LANG_COOKIE)
+        self.lang = lang if lang in LANGUAGES else LANGUAGES[0]
+        self.session_key = request.cookies.get(SESSION_COOKIE)
+        self.user = None
+        if self.session_key:
+            WebUser = pool.get('web.user')
+            self.user = WebUser.get_user(self.session_key)
+        # before sign-in the forms are tied to a random cookie of the browser
+        self.browser_secret = request.cookies.get(CSRF_COOKIE)
+        self.new_browser_secret = None
+        if not self.user and not self.browser_secret:
+            self.browser_secret = self.new_browser_secret = (
+                secrets.token_hex(16))
+        self.cookies = []
+
+    # --- building pages
+    def url(self, *parts, **query):
+        path = '/'.join(quote(str(p), safe='') for p in parts)
+        url = '/%s/portal/%s' % (quote(self.database, safe=''), path)
+        if query:
+            url += '?' + '&'.join(
+                '%s=%s' % (k, quote(str(v), safe='')) for k, v in query.items())
+        return url
+
+    @property
+    def csrf(self):
+        return tools.csrf_token(self.session_key if self.user
+            else self.browser_secret)
+
+    def csrf_ok(self):
+        secret = self.session_key if self.user else self.browser_secret
+        return tools.csrf_valid(secret, self.request.form.get('csrf'))
+
+    def _(self, key, **variables):
+        return gettext('water_utility.msg_portal_' + key, **variables)
+
+    def lang_record(self):
+        Lang = self.pool.get('ir.lang')
+        return Lang.get(self.lang)
+
+    def money(self, amount, currency):
+        if amount is None:
+            return ''
+        return self.lang_record().currency(
+            amount, currency, grouping=True, digits=currency.digits)
+
+    def date(self, value):
+        if not value:
+            return ''
+        if isinstance(value, dt.datetime):
+            value = value.replace(microsecond=0)
+            return self.lang_record().strftime(value, '%d/%m/%Y %H:%M')
+        return self.lang_record().strftime(value, '%d/%m/%Y')
+
+    def number(self, value, digits=0):
+        if value is None:
+            return ''
+        return self.lang_record().format_number(value, digits)
+
+    def selection(self, record, field):
+        "The translated label of a selection field's value"
+        return dict(record._fields[field].selection).get(
+            getattr(record, field), getattr(record, field))
+
+    def set_cookie(self, name, value, max_age=None):
+        self.cookies.append((name, value, max_age))
+
+    def render(self, template, status=HTTPStatus.OK, **values):
+        values.update(page=self, _=self._, user=self.user, lang=self.lang,
+            direction='rtl' if self.lang == 'ar' else 'ltr')
+        stream = _loader.load(template).generate(**values)
+        html = stream.render('html', doctype='html5', encoding='utf-8')
+        return self.respond(Response(
+                html, status=status, content_type='text/html; charset=utf-8'))
+
+    def redirect(self, url):
+        return self.respond(redirect(url, code=HTTPStatus.SEE_OTHER,
+                Response=Response))
+
+    def respond(self, response):
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        secure = self.request.scheme == 'https'
+        path = '/%s/portal/' % self.database
+        if self.new_browser_secret:
+            self.set_cookie(CSRF_COOKIE, self.new_browser_secret)
+        for name, value, max_age in self.cookies:
+            if value is None:
+                response.delete_cookie(name, path=path, secure=secure,
+                    httponly=True, samesite='Lax')
+            else:
+                response.set_cookie(name, value, max_age=max_age, path=path,
+                    secure=secure, httponly=True, samesite='Lax')
+        return response
+
+    # --- what the web user holds
+    def subscription(self, subscription_id):
+        "The subscription of the address, when the web user holds it"
+        subscription = self.user.portal_subscription(subscription_id)
+        if not subscription:
+            raise NotFound()
+        return subscription
+
+    def set_company(self, subscription):
+        return Transaction().set_context(company=subscription.company.id)
+
+
+def portal(path, methods=('GET',), signed_in=True, max_size=FORM_MAX_SIZE):
+    "Register a page of the portal (see the module's docstring)"
+    def decorator(func):
+        @wraps(func)
+        def page_function(request, pool, **kwargs):
+            kwargs.pop('database_name', None)
+            try:
+                pool.get('water.subscription')
+            except KeyError:
+                # a database where the module is not activated
+                raise NotFound()
+            transaction = Transaction()
+            page = Page(request, pool)
+            with transaction.set_context(language=page.lang):
+                try:
+                    if signed_in and not page.user:
+                        return page.redirect(page.url('login',
+                                next=urlsplit(request.url).path))
+                    if request.method == 'POST' and not page.csrf_ok():
+                        raise PortalError('forged')
+                    return func(page, **kwargs)
+                except (NotFound, PortalError, UserError, UserWarning,
+                        RateLimitException, RequestEntityTooLarge) as e:
+                    transaction.rollback()
+                    return error_page(page, e)
+                except HTTPException:
+                    transaction.rollback()
+                    raise
+                except Exception:
+                    logger.exception("portal page %s failed", request.path)
+                    transaction.rollback()
+                    return error_page(page, None)
+
+        endpoint = with_pool(with_transaction()(page_function))
+        endpoint.max_request_size = max_size
+        app.route(PREFIX + path, methods=list(methods))(endpoint)
+        return func
+    return decorator
+
+
+def error_page(page, exception):
+    if isinstance(exception, NotFound):
+        status, message = HTTPStatus.NOT_FOUND, page._('not_found')
+    elif isinstance(exception, PortalError):
+        status = exception.status
+        message = page._(exception.key, **exception.variables)
+    elif isinstance(exception, RequestEntityTooLarge):
+        status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+        message = page._('too_large')
+    elif isinstance(exception, RateLimitException):
+        status, message = HTTPStatus.TOO_MANY_REQUESTS, page._('locked')
+    elif isinstance(exception, (UserError, UserWarning)):
+        status, message = HTTPStatus.BAD_REQUEST, exception.message
+    else:
+        status, message = HTTPStatus.INTERNAL_SERVER_ERROR, page._('failed')
+    return page.render('error.html', status=status, message=message)
+
+
+def _posted(page, *names):
+    return {n: (page.request.form.get(n) or '').strip() for n in names}
+
+
+def _safe_next(page, value):
+    "Only an address of this portal: never send a subscriber elsewhere"
+    prefix = page.url()
+    if value and value.startswith(prefix) and '//' not in value[1:]:
+        return value
+    return prefix
+
+
+# --- signing in and up ------------------------------------------------------
+
+def _sign_in(page, user):
+    page.user = user
+    page.session_key = user.new_session()
+    page.set_cookie(SESSION_COOKIE, page.session_key)
+    page.set_cookie(CSRF_COOKIE, None)
+    page.new_browser_secret = None
+
+
+@portal('/login', methods=('GET', 'POST'), signed_in=False)
+def login(page):
+    WebUser = page.pool.get('web.user')
+    form = _posted(page, 'email', 'password', 'next')
+    next_ = _safe_next(page, form['next'] or page.request.args.get('next'))
+    error = None
+    if page.request.method == 'POST':
+        user = WebUser.authenticate(form['email'], form['password'])
+        if user:
+            _sign_in(page, user)
+            return page.redirect(next_)
+        error = page._('login_failed')
+    return page.render('login.html', error=error, next=next_,
+        email=form['email'],
+        status=HTTPStatus.UNAUTHORIZED if error else HTTPStatus.OK)
+
+
+@portal('/logout', methods=('POST',))
+def logout(page):
+    Session = page.pool.get('web.user.session')
+    Session.remove(page.session_key)
+    page.set_cookie(SESSION_COOKIE, None)
+    return page.redirect(page.url('login'))
+
+
+def _check_attempts(page, key):
+    """Refuse when the proofs tried for key or from the network are too many:
+    proving a subscription is limited as signing in is"""
+    Attempt = page.pool.get('web.user.authenticate.attempt')
+    if Attempt.count_ip() > config.getint(
+            'session', 'max_attempt_ip_network', default=300):
+        raise RateLimitException()
+    if Attempt.count(key) > config.getint(
+            'session', 'max_attempt', default=5):
+        Attempt.add(key)
+        raise RateLimitException()
+
+
+def _prove(page, number, amount):
+    """Return the subscription proved by its number and its last bill's
+    amount; count the failure (committed: the page is not an error)"""
+    Subscription = page.pool.get('water.subscription')
+    Attempt = page.pool.get('web.user.authenticate.attempt')
+    key = 'water.subscription:' + number
+    _check_attempts(page, key)
+    subscription = Subscription.portal_proof(
+        number, tools.parse_amount(amount))
+    if subscription:
+        Attempt.remove(key)
+    else:
+        Attempt.add(key)
+    return subscription
+
+
+@portal('/signup', methods=('GET', 'POST'), signed_in=False)
+def signup(page):
+    pool = page.pool
+    WebUser = pool.get('web.user')
+    User = pool.get('res.user')
+    form = _posted(page, 'number', 'amount', 'email', 'password', 'name')
+    errors = []
+    if page.request.method == 'POST':
+        email = form['email'].lower()
+        if not (form['number'] and form['amount'] and email
+                and form['password']):
+            errors.append(page._('required'))
+        elif WebUser.search([('email', '=', email)], limit=1):
+            errors.append(page._('email_taken'))
+        else:
+            try:
+                User.validate_password(form['password'], [])
+            except UserError as e:
+                errors.append(e.message)
+        if not errors:
+            subscription = _prove(page, form['number'], form['amount'])
+            if not subscription:
+                errors.append(page._('proof_failed'))
+            else:
+                user, = WebUser.create([{
+                            'email': email,
+                            'party': subscription.party.id,
+                            'password': form['password'],
+                            'water_subscriptions': [
+                                ('add', [subscription.id])],
+                            }])
+                _sign_in(page, user)
+                return page.redirect(page.url('s', subscription.id))
+    return page.render('signup.html', errors=errors, form=form,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/lang/<code>')
+def language(page, code):
+    if code not in LANGUAGES:
+        raise NotFound()
+    page.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600)
+    back = page.request.referrer or ''
+    return page.redirect(_safe_next(page, urlsplit(back).path))
+
+
+# --- the subscriber's subscriptions ------------------------------------------
+
+@portal('/')
+def home(page):
+    from .payment import subscription_balances
+    subscriptions = list(page.user.water_subscriptions)
+    balances = subscription_balances([s.id for s in subscriptions])
+    return page.render('home.html', subscriptions=subscriptions,
+        balances=balances)
+
+
+@portal('/add', methods=('GET', 'POST'))
+def add(page):
+    WebUser = page.pool.get('web.user')
+    form = _posted(page, 'number', 'amount')
+    errors = []
+    if page.request.method == 'POST':
+        subscription = _prove(page, form['number'], form['amount'])
+        if not subscription:
+            errors.append(page._('proof_failed'))
+        else:
+            if not page.user.portal_subscription(subscription.id):
+                WebUser.write([page.user], {
+                        'water_subscriptions': [('add', [subscription.id])],
+                        })
+            return page.redirect(page.url('s', subscription.id))
+    return page.render('add.html', errors=errors, form=form,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+def _open_bills(pool, subscription):
+    Bill = pool.get('water.bill')
+    bills = Bill.search([
+            ('subscription', '=', subscription.id),
+            ('state', '=', 'posted'),
+            ('invoice.state', '=', 'posted'),
+            ], order=[('month', 'ASC')])
+    return [b for b in bills if b.invoice.amount_to_pay]
+
+
+def _recent_bills(pool, subscription, limit=12):
+    Bill = pool.get('water.bill')
+    return Bill.search([
+            ('subscription', '=', subscription.id),
+            ('state', 'in', ['posted', 'credited']),
+            ], order=[('month', 'DESC'), ('id', 'DESC')], limit=limit)
+
+
+def _statement(pool, subscription, limit=None):
+    Line = pool.get('water.statement.line')
+    with Transaction().set_context(water_subscription=subscription.id):
+        lines = Line.search([('subscription', '=', subscription.id)],
+            order=[('date', 'DESC'), ('id', 'DESC')], limit=limit)
+    return list(reversed(lines))
+
+
+def _chart(bills):
+    "The consumption of the bills, oldest first, with its bars"
+    bills = [b for b in reversed(bills) if b.state == 'posted']
+    values = [float(b.consumption or 0) for b in bills]
+    bars = tools.chart_bars(values, 600, 160)
+    return list(zip(bills, bars))
+
+
+@portal('/s/<int:subscription_id>')
+def subscription(page, subscription_id):
+    from .payment import subscription_balances
+    subscription = page.subscription(subscription_id)
+    pool = page.pool
+    Request = pool.get('water.request')
+    with page.set_company(subscription):
+        balance = subscription_balances([subscription.id])[subscription.id]
+        recent = _recent_bills(pool, subscription)
+        requests = Request.search([
+                ('subscription', '=', subscription.id),
+                ], order=[('received', 'DESC')], limit=10)
+        return page.render('subscription.html', subscription=subscription,
+            balance=balance, currency=subscription.company.currency,
+            open_bills=_open_bills(pool, subscription), bills=recent,
+            chart=_chart(recent), statement=_statement(
+                pool, subscription, limit=10),
+            requests=requests, today=dt.date.today())
+
+
+@portal('/s/<int:subscription_id>/statement')
+def statement(page, subscription_id):
+    subscription = page.subscription(subscription_id)
+    with page.set_company(subscription):
+        return page.render('statement.html', subscription=subscription,
+            currency=subscription.company.currency,
+            lines=_statement(page.pool, subscription))
+
+
+def _pdf(page, report_name, records, filename):
+    Report = page.pool.get(report_name, type='report')
+    ext, content, _, _ = Report.execute([r.id for r in records], {})
+    if ext != 'pdf':
+        raise PortalError('failed', status=HTTPStatus.INTERNAL_SERVER_ERROR)
+    response = Response(bytes(content), content_type='application/pdf')
+    response.headers['Content-Disposition'] = (
+        'attachment; filename="%s.pdf"' % filename)
+    return page.respond(response)
+
+
+@portal('/s/<int:subscription_id>/statement.pdf')
+def statement_pdf(page, subscription_id):
+    subscription = page.subscription(subscription_id)
+    with page.set_company(subscription):
+        return _pdf(page, 'water.statement', [subscription],
+            'statement-%s' % subscription.number)
+
+
+@portal('/s/<int:subscription_id>/bill/<int:bill_id>.pdf')
+def bill_pdf(page, subscription_id, bill_id):
+    Bill = page.pool.get('water.bill')
+    subscription = page.subscription(subscription_id)
+    bills = Bill.search([
+            ('id', '=', bill_id),
+            ('subscription', '=', subscription.id),
+            ('state', 'in', ['posted', 'credited']),
+            ])
+    if not bills:
+        raise NotFound()
+    bill, = bills
+    with page.set_company(subscription):
+        return _pdf(page, 'water.bill', [bill],
+            'bill-%s' % (bill.invoice.number if bill.invoice else bill.id))
+
+
+# --- requests and complaints -------------------------------------------------
+
+def _portal_types(pool):
+    Type = pool.get('water.request.type')
+    return Type.search([('portal', '=', True)])
+
+
+def _photo(page):
+    "The photo posted, as (data, extension), or None; refused if not a photo"
+    upload = page.request.files.get('photo')
+    if not upload or not upload.filename:
+        return None
+    try:
+        data = upload.read(tools.PHOTO_MAX_SIZE + 1)
+    finally:
+        upload.close()
+    if len(data) > tools.PHOTO_MAX_SIZE:
+        raise RequestEntityTooLarge()
+    kind = tools.photo_format(data)
+    if not kind:
+        raise PortalError('photo_type')
+    return data, kind[0]
+
+
+def _attach(pool, record, photo, name):
+    Attachment = pool.get('ir.attachment')
+    if photo:
+        data, extension = photo
+        Attachment.create([{
+                    'resource': str(record),
+                    'name': '%s.%s' % (name, extension),
+                    'type': 'data',
+                    'data': data,
+                    }])
+
+
+@portal('/s/<int:subscription_id>/request', methods=('GET', 'POST'),
+    max_size=UPLOAD_MAX_SIZE)
+def new_request(page, subscription_id):
+    Request = page.pool.get('water.request')
+    subscription = page.subscription(subscription_id)
+    types = _portal_types(page.pool)
+    form = _posted(page, 'type', 'description', 'phone')
+    errors = []
+    if page.request.method == 'POST':
+        type_ = next((t for t in types if str(t.id) == form['type']), None)
+        if not type_ or not form['description']:
+            errors.append(page._('required'))
+        else:
+            photo = _photo(page)
+            with page.set_company(subscription):
+                request, = Request.create([{
+                            'company': subscription.company.id,
+                            'subscription': subscription.id,
+                            'type': type_.id,
+                            'channel': 'portal',
+                            'description': form['description'][:4000],
+                            'caller_name': page.user.email,
+                            'caller_phone': form['phone'][:40] or None,
+                            'received': dt.datetime.now(),
+                            }])
+                _attach(page.pool, request, photo, 'photo')
+            return page.redirect(
+                page.url('s', subscription.id, 'request', request.id))
+    return page.render('request_new.html', subscription=subscription,
+        types=types, form=form, errors=errors,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+def _request(page, subscription, request_id):
+    Request = page.pool.get('water.request')
+    requests = Request.search([
+            ('id', '=', request_id),
+            ('subscription', '=', subscription.id),
+            ])
+    if not requests:
+        raise NotFound()
+    return requests[0]
+
+
+def _pending_survey(pool, request):
+    Survey = pool.get('water.survey.satisfaction')
+    surveys = Survey.search([
+            ('request', '=', request.id),
+            ('state', '=', 'pending'),
+            ], limit=1)
+    return surveys[0] if surveys else None
+
+
+@portal('/s/<int:subscription_id>/request/<int:request_id>')
+def request_page(page, subscription_id, request_id):
+    subscription = page.subscription(subscription_id)
+    with page.set_company(subscription):
+        request = _request(page, subscription, request_id)
+        return page.render('request.html', subscription=subscription,
+            request=request, survey=_pending_survey(page.pool, request))
+
+
+@portal('/s/<int:subscription_id>/request/<int:request_id>/reopen',
+    methods=('POST',))
+def reopen_request(page, subscription_id, request_id):
+    Request = page.pool.get('water.request')
+    subscription = page.subscription(subscription_id)
+    reason = _posted(page, 'reason')['reason']
+    with page.set_company(subscription):
+        request = _request(page, subscription, request_id)
+        if request.state not in {'resolved', 'closed'} or not reason:
+            raise PortalError('reopen_refused')
+        Request.do_reopen([request], reason[:2000])
+    return page.redirect(page.url('s', subscription.id, 'request', request.id))
+
+
+@portal('/s/<int:subscription_id>/request/<int:request_id>/survey',
+    methods=('POST',))
+def answer_survey(page, subscription_id, request_id):
+    Survey = page.pool.get('water.survey.satisfaction')
+    subscription = page.subscription(subscription_id)
+    form = _posted(page, 'score', 'comment')
+    with page.set_company(subscription):
+        request = _request(page, subscription, request_id)
+        survey = _pending_survey(page.pool, request)
+        if not survey or form['score'] not in {'1', '2', '3', '4', '5'}:
+            raise PortalError('survey_refused')
+        Survey.answer([survey], score=int(form['score']),
+            comment=form['comment'][:2000] or None, channel='portal')
+    return page.redirect(page.url('s', subscription.id, 'request', request.id))
+
+
+# --- self-reading ------------------------------------------------------------
+
+@portal('/s/<int:subscription_id>/reading', methods=('GET', 'POST'),
+    max_size=UPLOAD_MAX_SIZE)
+def reading(page, subscription_id):
+    pool = page.pool
+    Row = pool.get('water.reading.import.row')
+    Reading = pool.get('water.reading')
+    subscription = page.subscription(subscription_id)
+    form = _posted(page, 'value')
+    errors, done = [], None
+    if page.request.method == 'POST':
+        value = tools.parse_amount(form['value'])
+        photo = _photo(page)
+        if value is None:
+            errors.append(page._('reading_value'))
+        else:
+            with page.set_company(subscription):
+                # the same validation as any reading of a file or a handheld
+                row, = Row.process([{
+                            'subscription_code': subscription.number,
+                            'read_at': dt.date.today().isoformat(),
+                            'value': str(value),
+                            'source': 'portal',
+                            'reader': ('portal:' + page.user.email)[:100],
+                            }])
+                if row['state'] == 'accepted':
+                    done = Reading(row['reading'])
+                    _attach(pool, done, photo, 'dial')
+                elif row['state'] == 'duplicate':
+                    errors.append(page._('reading_duplicate'))
+                else:
+                    errors.append(row['reason'])
+    return page.render('reading.html', subscription=subscription, form=form,
+        errors=errors, done=done,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)

@@ -1,0 +1,438 @@
+# This file is part of the water_utility module.  See README.rst.
+"""The subscriber portal: every page, and every refusal, through HTTP"""
+import datetime as dt
+import io
+import re
+import unittest
+from decimal import Decimal
+from unittest.mock import patch
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trytond import backend
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.protocols.wrappers import Response
+from trytond.tests.test_tryton import DB_NAME, Client, _DBTestCase, drop_db
+from trytond.transaction import Transaction, TransactionError
+from trytond.wsgi import app
+
+from .. import portal as tools
+from ..bill_report import add_months
+from ..routes import SESSION_COOKIE
+from . import test_billing as billing
+from . import test_module as base
+
+PASSWORD = 'Mayy-2026-water'
+MONTHS = [dt.date(2026, 9, 1), billing.MONTH]
+
+
+def png(size=(4, 4)):
+    from PIL import Image
+    data = io.BytesIO()
+    Image.new('RGB', size, (0, 90, 160)).save(data, 'PNG')
+    return data.getvalue()
+
+
+class PortalToolsTestCase(unittest.TestCase):
+    "The pure functions of the portal"
+
+    @given(st.text(min_size=1), st.text())
+    def test_csrf_token_of_another_secret_refused(self, secret, other):
+        token = tools.csrf_token(secret)
+        self.assertTrue(tools.csrf_valid(secret, token))
+        if other != secret:
+            self.assertFalse(tools.csrf_valid(other, token))
+        self.assertFalse(tools.csrf_valid(secret, ''))
+        self.assertFalse(tools.csrf_valid('', token))
+
+    @given(st.decimals(min_value=0, max_value=10 ** 6, places=2))
+    def test_amount_typed_in_either_digits(self, amount):
+        amount = abs(amount)  # not -0.00
+        text = str(amount)
+        arabic = text.translate(str.maketrans('0123456789.', '٠١٢٣٤٥٦٧٨٩٫'))
+        self.assertEqual(tools.parse_amount(text), amount)
+        self.assertEqual(tools.parse_amount(arabic), amount)
+        self.assertEqual(tools.parse_amount(text + ' ₪'), amount)
+
+    def test_amount_refused(self):
+        for text in ['', None, 'abc', '1.2.3', '12-5', '<script>']:
+            self.assertIsNone(tools.parse_amount(text), text)
+        self.assertEqual(tools.parse_amount('1,234.50'), Decimal('1234.50'))
+
+    @given(st.lists(st.floats(min_value=0, max_value=1e6), max_size=24))
+    def test_chart_bars_fit_and_keep_order(self, values):
+        bars = tools.chart_bars(values, 600, 160)
+        self.assertEqual(len(bars), len(values))
+        for (x, y, w, h), value in zip(bars, values):
+            self.assertTrue(0 <= h <= 160 + 1e-9)
+            self.assertAlmostEqual(y + h, 160)
+            self.assertTrue(0 <= x and x + w <= 600 + 1e-9)
+        if values and max(values) > 0:
+            top = max(range(len(values)), key=values.__getitem__)
+            self.assertAlmostEqual(bars[top][3], 160)
+            for (_, _, _, h1), (_, _, _, h2), v1, v2 in zip(
+                    bars, bars[1:], values, values[1:]):
+                if v1 < v2:
+                    self.assertLessEqual(h1, h2)
+
+    def test_photo_checked_by_its_bytes(self):
+        self.assertEqual(tools.photo_format(png()), ('png', 'image/png'))
+        self.assertIsNone(tools.photo_format(b'<html><script>x</script>'))
+        self.assertIsNone(tools.photo_format(b'GIF89a' + b'\0' * 20))
+        self.assertIsNone(tools.photo_format(b''))
+
+
+class PortalTestCase(_DBTestCase):
+    "The subscriber portal's pages"
+    module = 'water_utility'
+    db_name = DB_NAME
+
+    @classmethod
+    def setUpClass(cls):
+        # the pages commit: a database of their own, dropped after
+        drop_db()
+        backend.Database._list_cache.clear()
+        super().setUpClass()
+        extras = {}
+        while True:
+            with Transaction().start(DB_NAME, 1, **extras) as transaction:
+                try:
+                    cls.setUpDatabase()
+                except TransactionError as e:
+                    transaction.rollback()
+                    e.fix(extras)
+                    continue
+            break
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
+        backend.Database._list_cache.clear()
+
+    @classmethod
+    def setUpDatabase(cls):
+        "Two subscribers with two posted bills each, a portal request type"
+        pool = Pool()
+        Bill = pool.get('water.bill')
+        Type = pool.get('water.request.type')
+        Period = pool.get('water.reading.period')
+        company, area, route, _, domestic = base.create_utility()
+        with set_company(company):
+            revenue, term = billing.setup_accounting(company)
+            products = billing.create_products(revenue)
+            subscriptions = billing.connect(area, route, domestic, 2)
+            for month in MONTHS:
+                bills = billing.create_bills(
+                    subscriptions, products, month=month)
+                Bill.post(bills, invoice_date=add_months(month, 1))
+            Period.schedule(dt.date.today().replace(day=1))
+        Translation = pool.get('ir.translation')
+        Translation.translation_import('ar', 'water_utility', [
+                str(base.MODULE / 'locale' / 'ar.po')])
+        leak = Type(base.model_data('request_type_leak'))
+        leak.portal = True
+        leak.save()
+        cls.subscriptions = [(s.id, s.number) for s in subscriptions]
+        cls.total = bills[0].invoice.total_amount
+        cls.leak = leak.id
+
+    def setUp(self):
+        super().setUp()
+        # a failed sign-in waits 2^n - 1 s against brute force: not here
+        sleep = patch('trytond.modules.web_user.user.time.sleep')
+        sleep.start()
+        self.addCleanup(sleep.stop)
+
+    # --- helpers
+    def client(self):
+        return Client(app, Response)
+
+    def url(self, *parts):
+        return '/%s/portal/%s' % (self.db_name, '/'.join(map(str, parts)))
+
+    def csrf(self, client, path):
+        "The CSRF token of the form of the page"
+        response = client.get(self.url(path) if isinstance(path, str)
+            else self.url(*path))
+        self.assertEqual(response.status_code, 200, response.text)
+        return re.search(r'name="csrf" value="([0-9a-f]+)"',
+            response.text).group(1)
+
+    def signup(self, client, email, subscription=0, amount=None):
+        _, number = self.subscriptions[subscription]
+        return client.post(self.url('signup'), data={
+                'csrf': self.csrf(client, 'signup'),
+                'number': number,
+                'amount': str(amount if amount is not None else self.total),
+                'email': email,
+                'password': PASSWORD,
+                })
+
+    def signed_up(self, email, subscription=0):
+        client = self.client()
+        response = self.signup(client, email, subscription)
+        self.assertEqual(response.status_code, 303, response.text)
+        return client
+
+    # --- signing up and in
+    def test_signup_then_pages(self):
+        "A subscriber proves the subscription, then reads bills and statement"
+        client = self.client()
+        response = client.get(self.url(''))
+        self.assertEqual(response.status_code, 303)
+        self.assertIn('/portal/login', response.location)
+
+        response = self.signup(client, 'Mariam@Example.com')
+        subscription_id, number = self.subscriptions[0]
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.location.endswith('/s/%s' % subscription_id))
+        cookie = client.get_cookie(SESSION_COOKIE,
+            path='/%s/portal/' % self.db_name)
+        self.assertTrue(cookie.http_only)
+
+        page = client.get(self.url('s', subscription_id))
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('dir="rtl"', page.text)
+        self.assertIn('lang="ar"', page.text)
+        self.assertIn('الاشتراك %s' % number, page.text)
+        self.assertIn('فواتير للدفع', page.text)
+        self.assertEqual(page.headers['X-Content-Type-Options'], 'nosniff')
+        self.assertIn("frame-ancestors 'none'",
+            page.headers['Content-Security-Policy'])
+        self.assertLess(len(page.data), 100 * 1024)
+        bills = re.findall(r'/bill/(\d+)\.pdf', page.text)
+        self.assertTrue(bills)
+
+        pdf = client.get(self.url('s', subscription_id, 'bill',
+                '%s.pdf' % bills[0]))
+        self.assertEqual(pdf.status_code, 200)
+        self.assertEqual(pdf.mimetype, 'application/pdf')
+        self.assertTrue(pdf.data.startswith(b'%PDF'))
+
+        statement = client.get(self.url('s', subscription_id, 'statement'))
+        self.assertEqual(statement.status_code, 200)
+        self.assertIn('كشف الحساب', statement.text)
+
+        home = client.get(self.url(''))
+        self.assertIn('/portal/s/%s"' % subscription_id, home.text)
+
+        # in English on request
+        client.get(self.url('lang', 'en'))
+        page = client.get(self.url('s', subscription_id))
+        self.assertIn('dir="ltr"', page.text)
+        self.assertIn('Bills to pay', page.text)
+
+    def test_login_logout(self):
+        "Signing in with the password, out with the button"
+        self.signed_up('login@example.com')
+        client = self.client()
+        response = client.post(self.url('login'), data={
+                'csrf': self.csrf(client, 'login'),
+                'email': 'login@example.com', 'password': 'wrong'})
+        self.assertEqual(response.status_code, 401)
+        self.assertIn('غير صحيحة', response.text)
+        response = client.post(self.url('login'), data={
+                'csrf': self.csrf(client, 'login'),
+                'email': 'LOGIN@example.com', 'password': PASSWORD})
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(client.get(self.url('')).status_code, 200)
+
+        response = client.post(self.url('logout'), data={
+                'csrf': self.csrf(client, '')})
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(client.get(self.url('')).status_code, 303)
+
+    def test_wrong_proof_refused_then_locked(self):
+        "A wrong amount is refused; after a few tries the number is locked"
+        client = self.client()
+        response = self.signup(client, 'guess@example.com',
+            amount=self.total + 1)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('لا يطابقان', response.text)
+        for _ in range(6):
+            response = self.signup(client, 'guess@example.com',
+                amount=self.total + 1)
+        self.assertEqual(response.status_code, 429)
+        # even the right amount, now
+        response = self.signup(client, 'guess@example.com')
+        self.assertEqual(response.status_code, 429)
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            self.assertFalse(
+                WebUser.search([('email', '=', 'guess@example.com')]))
+
+    def test_forged_form_refused(self):
+        "A form without the token of the session is refused, nothing saved"
+        client = self.signed_up('forged@example.com')
+        subscription_id, _ = self.subscriptions[0]
+        response = client.post(self.url('s', subscription_id, 'request'),
+            data={'csrf': 'f' * 64, 'type': str(self.leak),
+                'description': "forged"})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('انتهت صلاحية', response.text)
+        response = self.client().post(self.url('signup'), data={
+                'number': self.subscriptions[0][1], 'amount': '1',
+                'email': 'x@example.com', 'password': PASSWORD})
+        self.assertEqual(response.status_code, 400)
+        with Transaction().start(DB_NAME, 0):
+            Request = Pool().get('water.request')
+            self.assertFalse(Request.search(
+                    [('description', '=', "forged")]))
+
+    # --- nobody sees another's data
+    def test_other_subscribers_data_not_found(self):
+        "Another's subscription, bill or request, or a guessed id: 404"
+        mine = self.signed_up('mine@example.com', 0)
+        theirs = self.signed_up('theirs@example.com', 1)
+        my_id, _ = self.subscriptions[0]
+        their_id, _ = self.subscriptions[1]
+        page = theirs.get(self.url('s', their_id))
+        their_bill = re.findall(r'/bill/(\d+)\.pdf', page.text)[0]
+        my_page = mine.get(self.url('s', my_id))
+        my_bill = re.findall(r'/bill/(\d+)\.pdf', my_page.text)[0]
+        response = theirs.post(self.url('s', their_id, 'request'), data={
+                'csrf': self.csrf(theirs, ('s', their_id, 'request')),
+                'type': str(self.leak), 'description': "تسريب أمام البيت"})
+        their_request = response.location.rsplit('/', 1)[1]
+
+        for path in [
+                ('s', their_id),
+                ('s', their_id, 'statement'),
+                ('s', their_id, 'statement.pdf'),
+                ('s', their_id, 'bill', '%s.pdf' % their_bill),
+                # my subscription with their bill, their request
+                ('s', my_id, 'bill', '%s.pdf' % their_bill),
+                ('s', my_id, 'request', their_request),
+                ('s', their_id, 'request', their_request),
+                ('s', their_id, 'reading'),
+                ('s', 999999),
+                ('s', my_id, 'bill', '999999.pdf'),
+                ]:
+            response = mine.get(self.url(*path))
+            self.assertEqual(response.status_code, 404, path)
+            self.assertIn('لا تخصك', response.text)
+            self.assertNotIn('Traceback', response.text)
+        self.assertEqual(mine.get(self.url('s', my_id, 'bill',
+                    '%s.pdf' % my_bill)).status_code, 200)
+        # a tampered id in a form
+        response = mine.post(self.url('s', their_id, 'reading'), data={
+                'csrf': self.csrf(mine, ''), 'value': '12'})
+        self.assertEqual(response.status_code, 404)
+
+    def test_expired_session(self):
+        "An expired session sends to the sign-in page"
+        client = self.signed_up('expired@example.com')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Session = Pool().get('web.user.session')
+            sessions = Session.search([('user.email', '=',
+                        'expired@example.com')])
+            table = Session.__table__()
+            transaction.connection.cursor().execute(*table.update(
+                    [table.create_date, table.write_date],
+                    [dt.datetime(2020, 1, 1), None],
+                    where=table.id.in_([s.id for s in sessions])))
+            transaction.commit()
+        response = client.get(self.url(''))
+        self.assertEqual(response.status_code, 303)
+        self.assertIn('/portal/login', response.location)
+
+    def test_add_second_subscription(self):
+        "One login holds two subscriptions, each proved"
+        client = self.signed_up('two@example.com', 0)
+        _, number = self.subscriptions[1]
+        response = client.post(self.url('add'), data={
+                'csrf': self.csrf(client, 'add'),
+                'number': number, 'amount': str(self.total)})
+        self.assertEqual(response.status_code, 303)
+        home = client.get(self.url(''))
+        for subscription_id, _ in self.subscriptions:
+            self.assertIn('/portal/s/%s"' % subscription_id, home.text)
+
+    # --- requests and readings
+    def test_request_with_photo(self):
+        "A complaint with a photo, followed with its deadline"
+        client = self.signed_up('request@example.com')
+        subscription_id, _ = self.subscriptions[0]
+        path = ('s', subscription_id, 'request')
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path),
+                'type': str(self.leak),
+                'description': "<b>تسريب</b> في الشارع",
+                'photo': (io.BytesIO(png()), 'leak.png'),
+                }, content_type='multipart/form-data')
+        self.assertEqual(response.status_code, 303, response.text)
+        page = client.get(response.location)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('&lt;b&gt;تسريب&lt;/b&gt;', page.text)
+        self.assertIn('موعد الرد', page.text)
+        with Transaction().start(DB_NAME, 0):
+            pool = Pool()
+            Request = pool.get('water.request')
+            Attachment = pool.get('ir.attachment')
+            request, = Request.search([
+                    ('description', '=', "<b>تسريب</b> في الشارع")])
+            self.assertEqual(request.channel, 'portal')
+            self.assertTrue(request.deadline)
+            photo, = Attachment.search([('resource', '=', str(request))])
+            self.assertEqual(photo.name, 'photo.png')
+
+    def test_upload_not_a_photo_or_too_large(self):
+        "HTML posing as a photo and a file too large are refused"
+        client = self.signed_up('upload@example.com')
+        subscription_id, _ = self.subscriptions[0]
+        path = ('s', subscription_id, 'request')
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "not a photo",
+                'photo': (io.BytesIO(b'<html><script>alert(1)</script>'),
+                    'leak.png'),
+                }, content_type='multipart/form-data')
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('JPEG', response.text)
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "too large",
+                'photo': (io.BytesIO(b'\0' * (tools.PHOTO_MAX_SIZE + 1)),
+                    'big.jpg'),
+                }, content_type='multipart/form-data')
+        self.assertEqual(response.status_code, 413)
+        with Transaction().start(DB_NAME, 0):
+            Request = Pool().get('water.request')
+            self.assertFalse(Request.search([
+                        ('description', 'in', ["not a photo", "too large"]),
+                        ]))
+
+    def test_self_reading(self):
+        "A self-reading enters the validation of every reading"
+        client = self.signed_up('reading@example.com')
+        subscription_id, _ = self.subscriptions[0]
+        path = ('s', subscription_id, 'reading')
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'value': '١٢',
+                'photo': (io.BytesIO(png()), 'dial.png'),
+                }, content_type='multipart/form-data')
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertIn('استُلمت القراءة 12', response.text)
+        with Transaction().start(DB_NAME, 0):
+            pool = Pool()
+            Reading = pool.get('water.reading')
+            Attachment = pool.get('ir.attachment')
+            reading, = Reading.search([
+                    ('subscription', '=', subscription_id),
+                    ('source', '=', 'portal')])
+            self.assertEqual(reading.value, Decimal(12))
+            self.assertTrue(reading.state in {'valid', 'held'})
+            self.assertEqual(reading.reader, 'portal:reading@example.com')
+            self.assertTrue(Attachment.search(
+                    [('resource', '=', str(reading))]))
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'value': 'twelve'})
+        self.assertEqual(response.status_code, 400)
+
+    def test_module_not_activated_elsewhere(self):
+        "The portal of a database that does not exist is not found"
+        response = self.client().get('/no_such_db/portal/login')
+        self.assertEqual(response.status_code, 404)
