@@ -84,9 +84,10 @@ def parse_amount(text):
         return None
 
 
-def chart_bars(values, width, height):
+def chart_bars(values, width, height, rtl=False):
     """Return for each value its bar (x, y, w, h) in a chart of width × height
-    with the bars side by side and the largest value full height"""
+    with the bars side by side, the first at the left (at the right when
+    rtl: Arabic reads time from right to left) and the largest full height"""
     if not values:
         return []
     top = max(max(values), 0)
@@ -94,7 +95,10 @@ def chart_bars(values, width, height):
     bars = []
     for i, value in enumerate(values):
         h = (height * max(value, 0) / top) if top else 0
-        bars.append((i * step + step * 0.15, height - h, step * 0.7, h))
+        x = i * step + step * 0.15
+        if rtl:
+            x = width - x - step * 0.7
+        bars.append((x, height - h, step * 0.7, h))
     return bars
 
 

@@ -89,6 +89,7 @@ class Page:
             self.browser_secret = self.new_browser_secret = (
                 secrets.token_hex(16))
         self.cookies = []
+        self._selections = {}
 
     # --- building pages
     def url(self, *parts, **query):
@@ -135,9 +136,13 @@ class Page:
         return self.lang_record().format_number(value, digits)
 
     def selection(self, record, field):
-        "The translated label of a selection field's value"
-        return dict(record._fields[field].selection).get(
-            getattr(record, field), getattr(record, field))
+        "The label of a selection field's value, in the page's language"
+        key = (record.__name__, field)
+        if key not in self._selections:
+            self._selections[key] = dict(record.__class__.fields_get(
+                    [field])[field]['selection'])
+        value = getattr(record, field)
+        return self._selections[key].get(value, value)
 
     def set_cookie(self, name, value, max_age=None):
         self.cookies.append((name, value, max_age))
@@ -392,14 +397,28 @@ def add(page):
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
 
 
-def _open_bills(pool, subscription):
+def _to_pay(pool, subscription):
+    """The posted invoices of the subscription left to pay (bills, and
+    adjustments or violations without a bill), oldest first, each as
+    (invoice, its bill or None, due date)"""
+    Invoice = pool.get('account.invoice')
     Bill = pool.get('water.bill')
-    bills = Bill.search([
-            ('subscription', '=', subscription.id),
-            ('state', '=', 'posted'),
-            ('invoice.state', '=', 'posted'),
-            ], order=[('month', 'ASC')])
-    return [b for b in bills if b.invoice.amount_to_pay]
+    invoices = [i for i in Invoice.search([
+                ('water_subscription', '=', subscription.id),
+                ('type', '=', 'out'),
+                ('state', '=', 'posted'),
+                ], order=[('invoice_date', 'ASC'), ('id', 'ASC')])
+        if i.amount_to_pay > 0]
+    bills = {b.invoice.id: b for b in Bill.search([
+                ('invoice', 'in', [i.id for i in invoices]),
+                ])}
+    result = []
+    for invoice in invoices:
+        dates = [l.maturity_date for l in invoice.lines_to_pay
+            if not l.reconciliation and l.maturity_date]
+        result.append((invoice, bills.get(invoice.id),
+                min(dates) if dates else None))
+    return result
 
 
 def _recent_bills(pool, subscription, limit=12):
@@ -418,11 +437,11 @@ def _statement(pool, subscription, limit=None):
     return list(reversed(lines))
 
 
-def _chart(bills):
+def _chart(page, bills):
     "The consumption of the bills, oldest first, with its bars"
     bills = [b for b in reversed(bills) if b.state == 'posted']
     values = [float(b.consumption or 0) for b in bills]
-    bars = tools.chart_bars(values, 600, 160)
+    bars = tools.chart_bars(values, 600, 160, rtl=page.lang == 'ar')
     return list(zip(bills, bars))
 
 
@@ -440,8 +459,8 @@ def subscription(page, subscription_id):
                 ], order=[('received', 'DESC')], limit=10)
         return page.render('subscription.html', subscription=subscription,
             balance=balance, currency=subscription.company.currency,
-            open_bills=_open_bills(pool, subscription), bills=recent,
-            chart=_chart(recent), statement=_statement(
+            to_pay=_to_pay(pool, subscription), bills=recent,
+            chart=_chart(page, recent), statement=_statement(
                 pool, subscription, limit=10),
             requests=requests, today=dt.date.today())
 

@@ -61,14 +61,18 @@ class PortalToolsTestCase(unittest.TestCase):
             self.assertIsNone(tools.parse_amount(text), text)
         self.assertEqual(tools.parse_amount('1,234.50'), Decimal('1234.50'))
 
-    @given(st.lists(st.floats(min_value=0, max_value=1e6), max_size=24))
-    def test_chart_bars_fit_and_keep_order(self, values):
-        bars = tools.chart_bars(values, 600, 160)
+    @given(st.lists(st.floats(min_value=0, max_value=1e6), max_size=24),
+        st.booleans())
+    def test_chart_bars_fit_and_keep_order(self, values, rtl):
+        bars = tools.chart_bars(values, 600, 160, rtl=rtl)
         self.assertEqual(len(bars), len(values))
         for (x, y, w, h), value in zip(bars, values):
             self.assertTrue(0 <= h <= 160 + 1e-9)
             self.assertAlmostEqual(y + h, 160)
             self.assertTrue(0 <= x and x + w <= 600 + 1e-9)
+        # the months follow the reading direction
+        xs = [x for x, _, _, _ in bars]
+        self.assertEqual(xs, sorted(xs, reverse=rtl))
         if values and max(values) > 0:
             top = max(range(len(values)), key=values.__getitem__)
             self.assertAlmostEqual(bars[top][3], 160)
