@@ -1,7 +1,7 @@
 # Water utility on Tryton 8.0 LTS: development, demo and tests.
 #
 #   make run              install, fetch the web client, build the demo database, start
-#   make test             every test of the module on SQLite and on PostgreSQL, side by side
+#   make test             every test of the module on SQLite and on PostgreSQL side by side, and the portal in a browser (make e2e)
 #   make demo N=5000      rebuild the demo database with N subscriptions
 #   make clean / distclean
 #
@@ -59,12 +59,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # the environment: TRYTOND_* variables apply only to keys the configuration file leaves unset.
 export TRYTOND_DATABASE__PATH := $(CURDIR)/sites
 
-.PHONY: help install system web db run demo test clean distclean bench
+.PHONY: help install system browser web db run demo test e2e clean distclean bench
 
 help:
 	@echo "make run            install, fetch sao $(SAO_VERSION), build sites/$(DB).sqlite (N=$(N)), start on http://127.0.0.1:8000/"
 	@echo "make test           all tests of $(MODULE_NAME) on SQLite and PostgreSQL side by side ($(TEST_PG_URI))"
 	@echo "make demo N=5000    rebuild the demo database with N subscriptions"
+	@echo "make e2e            the portal in headless Chromium against the demo server (also part of make test)"
 	@echo "make install | web | db | bench | clean | distclean"
 
 # --- Python stack ---------------------------------------------------------------------------
@@ -94,6 +95,22 @@ system:
 					--no-install-recommends $$missing >/dev/null; }; \
 		else \
 			echo "WARNING: missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; \
+		fi; \
+	fi
+
+# Debian's chromium for the portal's browser tests: Playwright drives it and
+# downloads no browser of its own.
+browser:
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium"; \
+			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
+				chromium >/dev/null \
+				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
+					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
+					--no-install-recommends chromium >/dev/null; }; \
+		else \
+			echo "ERROR: chromium is missing (sudo apt-get install chromium)" >&2; exit 1; \
 		fi; \
 	fi
 
@@ -180,6 +197,13 @@ run: install web db
 
 # --- Tests ----------------------------------------------------------------------------------
 
+# The portal as a subscriber uses it, in Debian's headless chromium on a phone viewport,
+# against make run's server and database (built when missing; the tests start the server
+# when nothing answers on 127.0.0.1:8000). Screenshots go to screenshots/portal/.
+e2e: $(INSTALLED) system browser
+	@$(MAKE) --no-print-directory db
+	$(PY) -m unittest discover -v -s $(MODULE)/tests/e2e -t $(MODULE)/tests/e2e
+
 # Prints "<backend>: Ran N tests, <unittest summary>" and totals the logs given as arguments.
 define TEST_SUMMARY_PY
 import re, sys
@@ -253,11 +277,13 @@ test: $(INSTALLED) system
 		cache_sqlite="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/sqlite"; \
 		cache_pg="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/postgresql"; \
 	fi; \
-	echo "=== SQLite (in memory) and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
+	echo "=== SQLite (in memory), then the portal in a browser (e2e), and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
 	( env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
 		DB_NAME=':memory:' DB_CACHE="$$cache_sqlite" \
 		$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/sqlite.log 2>&1 \
-		|| echo fail > $$logs/sqlite.failed ) & sqlite_pid=$$!; \
+		|| echo fail > $$logs/sqlite.failed; \
+		$(MAKE) --no-print-directory e2e > $$logs/e2e.log 2>&1 \
+		|| echo fail > $$logs/e2e.failed ) & sqlite_pid=$$!; \
 	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_PG_URI)'; then \
 		dbname=test_water_$$$$; \
 		env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI='$(TEST_PG_URI)' TRYTOND_DATABASE__URI='$(TEST_PG_URI)' \
@@ -273,13 +299,13 @@ test: $(INSTALLED) system
 		echo "         (set TRYTOND_DATABASE__URI to use another server; REQUIRE_POSTGRESQL=1 makes this an error)"; \
 	fi; \
 	wait $$sqlite_pid; \
-	if [ -f $$logs/sqlite.failed ]; then status=1; fi; \
-	for b in sqlite postgresql; do \
+	if [ -f $$logs/sqlite.failed ] || [ -f $$logs/e2e.failed ]; then status=1; fi; \
+	for b in sqlite postgresql e2e; do \
 		if [ -f $$logs/$$b.log ]; then echo; echo "=== $$b ==="; cat $$logs/$$b.log; fi; \
 	done; \
 	echo; \
 	echo "=== Summary ==="; \
-	$(PY) -c "$$TEST_SUMMARY_PY" $$(for b in sqlite postgresql; do \
+	$(PY) -c "$$TEST_SUMMARY_PY" $$(for b in sqlite postgresql e2e; do \
 		if [ -f $$logs/$$b.log ]; then echo $$logs/$$b.log; fi; done) > $$logs/summary || status=1; \
 	if grep -q '^0 passed' $$logs/summary || ! grep -q ' 0 failed' $$logs/summary; then status=1; fi; \
 	cat $$logs/summary; \

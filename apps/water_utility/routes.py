@@ -22,6 +22,7 @@ from functools import wraps
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from genshi.template import TemplateLoader
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
@@ -90,6 +91,7 @@ class Page:
                 secrets.token_hex(16))
         self.cookies = []
         self._selections = {}
+        self.timezone = None
 
     # --- building pages
     def url(self, *parts, **query):
@@ -126,6 +128,10 @@ class Page:
         if not value:
             return ''
         if isinstance(value, dt.datetime):
+            # stored in UTC; shown on the clock of the subscription's area
+            if self.timezone:
+                value = value.replace(tzinfo=dt.timezone.utc).astimezone(
+                    ZoneInfo(self.timezone))
             value = value.replace(microsecond=0)
             return self.lang_record().strftime(value, '%d/%m/%Y %H:%M')
         return self.lang_record().strftime(value, '%d/%m/%Y')
@@ -184,6 +190,8 @@ class Page:
         return subscription
 
     def set_company(self, subscription):
+        self.timezone = (subscription.area.timezone
+            or subscription.company.timezone)
         return Transaction().set_context(company=subscription.company.id)
 
 
@@ -671,6 +679,11 @@ def reading(page, subscription_id):
                     errors.append(page._('reading_duplicate'))
                 else:
                     errors.append(row['reason'])
+    last = Reading.search([
+            ('subscription', '=', subscription.id),
+            ('value', '!=', None),
+            ('state', 'in', ['valid', 'billed']),
+            ], order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
     return page.render('reading.html', subscription=subscription, form=form,
-        errors=errors, done=done,
+        errors=errors, done=done, last=last[0] if last else None,
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)

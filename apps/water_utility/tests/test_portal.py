@@ -6,6 +6,7 @@ import re
 import unittest
 from decimal import Decimal
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -127,6 +128,8 @@ class PortalTestCase(_DBTestCase):
         with set_company(company):
             revenue, term = billing.setup_accounting(company)
             products = billing.create_products(revenue)
+            area.timezone = 'Asia/Gaza'
+            area.save()
             subscriptions = billing.connect(area, route, domestic, 2)
             for month in MONTHS:
                 bills = billing.create_bills(
@@ -379,7 +382,11 @@ class PortalTestCase(_DBTestCase):
             request, = Request.search([
                     ('description', '=', "<b>تسريب</b> في الشارع")])
             self.assertEqual(request.channel, 'portal')
-            self.assertTrue(request.deadline)
+            # the deadline on Gaza's clock, not the server's UTC
+            deadline = request.deadline.replace(
+                tzinfo=dt.timezone.utc).astimezone(ZoneInfo('Asia/Gaza'))
+            # (the language's format keeps date and time together)
+            self.assertIn(deadline.strftime('%d/%m/%Y\xa0%H:%M'), page.text)
             photo, = Attachment.search([('resource', '=', str(request))])
             self.assertEqual(photo.name, 'photo.png')
 
