@@ -315,6 +315,7 @@ test: $(INSTALLED) system
 # --- Benchmarks -----------------------------------------------------------------------------
 
 bench: $(INSTALLED)
+	$(PIP) install -q -r bench/requirements.txt
 	@found=0; \
 	for f in bench/*.py; do \
 		[ -e "$$f" ] || continue; found=1; \
