@@ -126,6 +126,9 @@ class PortalSubscription(ModelSQL):
 class WebUser(metaclass=PoolMeta):
     __name__ = 'web.user'
 
+    portal_email = fields.Char("New E-mail", readonly=True,
+        help="The address the subscriber asked for on the portal, waiting "
+        "for its link to be opened.")
     water_subscriptions = fields.Many2Many(
         'web.user-water.subscription', 'user', 'subscription',
         "Water Subscriptions",

@@ -21,7 +21,8 @@ import secrets
 from functools import wraps
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from email.message import EmailMessage
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from genshi.template import TemplateLoader
@@ -32,6 +33,7 @@ from trytond import config
 from trytond.exceptions import RateLimitException, UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.sendmail import send_message_transactional
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -44,6 +46,7 @@ SESSION_COOKIE = 'water_portal'
 CSRF_COOKIE = 'water_portal_csrf'
 LANG_COOKIE = 'water_portal_lang'
 LANGUAGES = ('ar', 'en')
+PASSWORD_LENGTH = 8
 # a whole page of the portal; photos have their own limit
 FORM_MAX_SIZE = 64 * 1024
 UPLOAD_MAX_SIZE = tools.PHOTO_MAX_SIZE + FORM_MAX_SIZE
@@ -287,8 +290,10 @@ def login(page):
             _sign_in(page, user)
             return page.redirect(next_)
         error = page._('login_failed')
+    done = page.request.args.get('done')
     return page.render('login.html', error=error, next=next_,
-        email=form['email'],
+        email=form['email'], done=done if done in {'password', 'email'}
+        else None,
         status=HTTPStatus.UNAUTHORIZED if error else HTTPStatus.OK)
 
 
@@ -329,6 +334,45 @@ def _prove(page, number, amount):
     return subscription
 
 
+def _password_errors(page, password):
+    "The reasons the password is refused: too short, or Tryton's rules"
+    User = page.pool.get('res.user')
+    if len(password) < PASSWORD_LENGTH:
+        return [page._('password_short', length=PASSWORD_LENGTH)]
+    try:
+        User.validate_password(password, [])
+    except UserError as e:
+        return [e.message]
+    return []
+
+
+def _mail(page, to, key, **variables):
+    """Send (when the transaction commits) the e-mail of key to the address,
+    in the page's language with the other one below"""
+    bodies = []
+    languages = [page.lang] + [l for l in LANGUAGES if l != page.lang]
+    for code in languages:
+        with Transaction().set_context(language=code):
+            bodies.append(page._(key + '_body', **variables))
+    with Transaction().set_context(language=page.lang):
+        subject = page._(key + '_subject')
+    msg = EmailMessage()
+    msg['From'] = config.get('email', 'from')
+    msg['To'] = to
+    msg['Subject'] = subject
+    msg['Content-Language'] = ', '.join(languages)
+    msg.set_content('\n\n---\n\n'.join(bodies))
+    send_message_transactional(msg)
+
+
+def _absolute(page, path, **query):
+    "The address of path on this server, for a link in an e-mail"
+    url = page.request.host_url.rstrip('/') + page.url(*path)
+    if query:
+        url += '?' + urlencode(query)
+    return url
+
+
 @portal('/signup', methods=('GET', 'POST'), signed_in=False)
 def signup(page):
     pool = page.pool
@@ -344,10 +388,7 @@ def signup(page):
         elif WebUser.search([('email', '=', email)], limit=1):
             errors.append(page._('email_taken'))
         else:
-            try:
-                User.validate_password(form['password'], [])
-            except UserError as e:
-                errors.append(e.message)
+            errors.extend(_password_errors(page, form['password']))
         if not errors:
             subscription = _prove(page, form['number'], form['amount'])
             if not subscription:
@@ -364,6 +405,126 @@ def signup(page):
                 return page.redirect(page.url('s', subscription.id))
     return page.render('signup.html', errors=errors, form=form,
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/reset', methods=('GET', 'POST'), signed_in=False)
+def reset(page):
+    """Send a link to choose a new password; the page says the same whether
+    the e-mail has an account or not"""
+    WebUser = page.pool.get('web.user')
+    form = _posted(page, 'email')
+    sent = False
+    if page.request.method == 'POST' and form['email']:
+        _check_attempts(page, 'reset:' + form['email'].lower())
+        users = WebUser.search([('email', '=', form['email'].lower())])
+        now = dt.datetime.now()
+        # one link at a time: a new one only when the last has expired
+        users = [u for u in users if not (u.reset_password_token_expire
+                and u.reset_password_token_expire > now)]
+        for user in users:
+            user.set_reset_password_token()
+        WebUser.save(users)
+        for user in users:
+            _mail(page, user.email, 'reset', url=_absolute(page,
+                    ('reset', 'new'), email=user.email,
+                    token=user.reset_password_token))
+        sent = True
+    return page.render('reset.html', form=form, sent=sent)
+
+
+@portal('/reset/new', methods=('GET', 'POST'), signed_in=False)
+def reset_new(page):
+    WebUser = page.pool.get('web.user')
+    source = (page.request.form if page.request.method == 'POST'
+        else page.request.args)
+    email = (source.get('email') or '').strip()
+    token = (source.get('token') or '').strip()
+    errors = []
+    if page.request.method == 'POST':
+        password = page.request.form.get('password') or ''
+        errors = _password_errors(page, password)
+        if not errors:
+            if WebUser.set_password_token(email, token, password):
+                return page.redirect(page.url('login', done='password'))
+            errors.append(page._('reset_expired'))
+    return page.render('reset_new.html', email=email, token=token,
+        errors=errors,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/contact', methods=('GET', 'POST'))
+def contact(page):
+    """The subscriber's phone and e-mail: the current password confirms the
+    change; a new e-mail becomes the login only once its link is opened"""
+    pool = page.pool
+    WebUser = pool.get('web.user')
+    Attempt = pool.get('web.user.authenticate.attempt')
+    Mechanism = pool.get('party.contact_mechanism')
+    user = page.user
+    form = _posted(page, 'phone', 'email', 'password')
+    errors, done = [], None
+    if page.request.method == 'POST':
+        key = 'contact:%s' % user.id
+        _check_attempts(page, key)
+        valid, _ = WebUser.check_password(
+            page.request.form.get('password') or '', user.password_hash)
+        if not valid:
+            Attempt.add(key)
+            errors.append(page._('password_wrong'))
+        elif not (form['phone'] or form['email']):
+            errors.append(page._('required'))
+        else:
+            Attempt.remove(key)
+            if form['phone'] and user.party:
+                mechanism = Mechanism(party=user.party, type='mobile',
+                    value=form['phone'][:40])
+                try:
+                    mechanism.save()
+                except UserError:
+                    raise PortalError('phone_invalid')
+                done = 'phone'
+            email = form['email'].lower()
+            if email and email != user.email:
+                if WebUser.search([('email', '=', email)], limit=1):
+                    errors.append(page._('email_taken'))
+                else:
+                    user.portal_email = email
+                    user.set_email_token()
+                    user.save()
+                    _mail(page, email, 'confirm', url=_absolute(page,
+                            ('contact', 'confirm'), token=user.email_token))
+                    done = 'email'
+    phones = [m for m in user.party.contact_mechanisms
+        if m.type in {'mobile', 'phone'}] if user.party else []
+    return page.render('contact.html', form=form, errors=errors, done=done,
+        phones=phones,
+        status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/contact/confirm', signed_in=False, methods=('GET', 'POST'))
+def contact_confirm(page):
+    "The link of the e-mail: the new address becomes the login"
+    WebUser = page.pool.get('web.user')
+    token = (page.request.args.get('token')
+        or page.request.form.get('token') or '').strip()
+    if page.request.method == 'GET':
+        # a confirmation is a change: asked by a button, not by the link's
+        # mere opening (mail scanners open links)
+        return page.render('confirm.html', token=token)
+    users = WebUser.search([
+            ('email_token', '=', token),
+            ('portal_email', '!=', None),
+            ]) if token else []
+    if not users:
+        raise PortalError('reset_expired')
+    user, = users
+    WebUser.write([user], {
+            'email': user.portal_email,
+            'portal_email': None,
+            'email_valid': True,
+            'email_token': None,
+            })
+    return page.redirect(page.url('login', done='email'))
 
 
 @portal('/lang/<code>')

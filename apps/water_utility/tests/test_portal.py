@@ -289,6 +289,107 @@ class PortalTestCase(_DBTestCase):
             self.assertFalse(Request.search(
                     [('description', '=', "forged")]))
 
+    # --- passwords and contact details
+    def mails(self):
+        "The e-mails the pages send, captured"
+        sent = []
+        mail = patch('trytond.modules.water_utility.routes.'
+            'send_message_transactional', side_effect=sent.append)
+        mail.start()
+        self.addCleanup(mail.stop)
+        return sent
+
+    def link(self, message):
+        url = re.search(r'(http://\S+)', message.get_content()).group(1)
+        return url[url.index('/%s/portal/' % self.db_name.replace(
+                    ':', '%3A')):] if '%3A' in url else url
+
+    def test_password_reset(self):
+        "A link by e-mail to choose a new password, once"
+        sent = self.mails()
+        self.signed_up('forgot@example.com')
+        client = self.client()
+        response = client.post(self.url('reset'), data={
+                'csrf': self.csrf(client, 'reset'),
+                'email': 'nobody@example.com'})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(sent, [])
+        response = client.post(self.url('reset'), data={
+                'csrf': self.csrf(client, 'reset'),
+                'email': 'Forgot@example.com'})
+        self.assertIn('إذا كان هناك حساب', response.text)
+        message, = sent
+        self.assertEqual(message['To'], 'forgot@example.com')
+        # Arabic first, English below
+        body = message.get_content()
+        self.assertLess(body.index('كلمة مرور جديدة'),
+            body.index('new password'))
+        link = self.link(message)
+        page = client.get(link)
+        self.assertEqual(page.status_code, 200)
+        form = dict(re.findall(
+                r'name="(email|token|csrf)" value="([^"]*)"', page.text))
+        response = client.post(self.url('reset', 'new'),
+            data={**form, 'password': 'short'})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(self.url('reset', 'new'),
+            data={**form, 'password': 'New-Water-2027'})
+        self.assertEqual(response.status_code, 303)
+        response = client.post(self.url('login'), data={
+                'csrf': self.csrf(client, 'login'),
+                'email': 'forgot@example.com', 'password': 'New-Water-2027'})
+        self.assertEqual(response.status_code, 303)
+        # the link served once
+        other = self.client()
+        response = other.post(self.url('reset', 'new'), data={
+                **form, 'csrf': self.csrf(other, link.split('/portal/')[1]),
+                'password': 'Another-2027'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('انتهت صلاحية', response.text)
+
+    def test_contact_details(self):
+        "Phone and e-mail change with the password; the e-mail by its link"
+        sent = self.mails()
+        client = self.signed_up('contact@example.com')
+        response = client.post(self.url('contact'), data={
+                'csrf': self.csrf(client, 'contact'),
+                'phone': '0599 111 222', 'password': 'wrong'})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(self.url('contact'), data={
+                'csrf': self.csrf(client, 'contact'),
+                'phone': 'not a phone', 'password': PASSWORD})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('رقم الجوال غير صحيح', response.text)
+        response = client.post(self.url('contact'), data={
+                'csrf': self.csrf(client, 'contact'),
+                'phone': '+970 599 111 222', 'email': 'new@example.com',
+                'password': PASSWORD})
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertIn('new@example.com', response.text)
+        message, = sent
+        self.assertEqual(message['To'], 'new@example.com')
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            user, = WebUser.search([('email', '=', 'contact@example.com')])
+            mobiles = [m.value for m in user.party.contact_mechanisms
+                if m.type == 'mobile']
+            self.assertEqual(len([m for m in mobiles if '599111222' in
+                        m.replace(' ', '')]), 1, mobiles)
+        # the link asks for a button: a mail scanner opening it changes nothing
+        link = self.link(message)
+        anonymous = self.client()
+        page = anonymous.get(link)
+        self.assertEqual(page.status_code, 200)
+        token = re.search(r'name="token" value="([^"]*)"', page.text).group(1)
+        response = anonymous.post(self.url('contact', 'confirm'), data={
+                'csrf': re.search(r'name="csrf" value="([^"]*)"',
+                    page.text).group(1), 'token': token})
+        self.assertEqual(response.status_code, 303)
+        response = anonymous.post(self.url('login'), data={
+                'csrf': self.csrf(anonymous, 'login'),
+                'email': 'new@example.com', 'password': PASSWORD})
+        self.assertEqual(response.status_code, 303)
+
     # --- nobody sees another's data
     def test_other_subscribers_data_not_found(self):
         "Another's subscription, bill or request, or a guessed id: 404"
