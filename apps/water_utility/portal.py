@@ -10,9 +10,11 @@ The small pure functions here (the CSRF token, the photo check, the amount
 typed by a subscriber, the bars of the consumption chart) are tested with
 hypothesis in tests/test_portal.py.
 """
+import datetime as dt
 import hashlib
 import hmac
 import io
+import secrets
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
@@ -27,6 +29,8 @@ PHOTO_FORMATS = {
     'WEBP': ('webp', 'image/webp'),
     }
 PHOTO_MAX_SIZE = 5 * 1024 * 1024
+# a code sent to the e-mail on file proves a subscription for this long
+CODE_VALIDITY = dt.timedelta(minutes=15)
 
 
 def csrf_token(secret):
@@ -100,6 +104,65 @@ def chart_bars(values, width, height, rtl=False):
             x = width - x - step * 0.7
         bars.append((x, height - h, step * 0.7, h))
     return bars
+
+
+def mask_email(email):
+    "m***@example.com: enough for its owner to recognise it, no more"
+    name, _, domain = email.partition('@')
+    return '%s***@%s' % (name[:1], domain)
+
+
+def code_hash(salt, code):
+    return hashlib.sha256(('%s:%s' % (salt, code)).encode()).hexdigest()
+
+
+class PortalCode(ModelSQL):
+    "Portal One-Time Code"
+    __name__ = 'water.portal.code'
+    __string__ = "Portal One-Time Code"
+
+    subscription = fields.Many2One(
+        'water.subscription', "Subscription", required=True,
+        ondelete='CASCADE')
+    sent_to = fields.Char("Sent To", required=True)
+    salt = fields.Char("Salt", required=True, strip=False)
+    code_hash = fields.Char("Code Hash", required=True, strip=False)
+    expires = fields.Timestamp("Expires", required=True)
+    used = fields.Boolean("Used")
+
+    @classmethod
+    def issue(cls, subscription, sent_to):
+        """Return a new six-digit code for the subscription; the codes it had
+        before no longer work.  Only its hash is kept."""
+        cls.delete(cls.search([('subscription', '=', subscription.id)]))
+        code = '%06d' % secrets.randbelow(10 ** 6)
+        salt = secrets.token_hex(8)
+        cls.create([{
+                    'subscription': subscription.id,
+                    'sent_to': sent_to,
+                    'salt': salt,
+                    'code_hash': code_hash(salt, code),
+                    'expires': dt.datetime.now() + CODE_VALIDITY,
+                    'used': False,
+                    }])
+        return code
+
+    @classmethod
+    def redeem(cls, number, code):
+        """Return the subscription of the number when code is its valid code,
+        which then is used up; else None"""
+        codes = cls.search([
+                ('subscription.number', '=', number),
+                ('used', '=', False),
+                ('expires', '>', dt.datetime.now()),
+                ], limit=1)
+        digits = ''.join(str(unicodedata.digit(c)) for c in (code or '')
+            if c.isdigit())
+        if not codes or not hmac.compare_digest(
+                codes[0].code_hash, code_hash(codes[0].salt, digits)):
+            return None
+        cls.write(codes, {'used': True})
+        return codes[0].subscription
 
 
 class PortalSubscription(ModelSQL):

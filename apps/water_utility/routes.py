@@ -373,38 +373,84 @@ def _absolute(page, path, **query):
     return url
 
 
+def _account_errors(page, form):
+    "The reasons the e-mail and password of a new account are refused"
+    WebUser = page.pool.get('web.user')
+    if not (form['email'] and form['password']):
+        return [page._('required')]
+    if WebUser.search([('email', '=', form['email'].lower())], limit=1):
+        return [page._('email_taken')]
+    return _password_errors(page, form['password'])
+
+
+def _create_account(page, subscription, form):
+    WebUser = page.pool.get('web.user')
+    user, = WebUser.create([{
+                'email': form['email'].lower(),
+                'party': subscription.party.id,
+                'password': form['password'],
+                'water_subscriptions': [('add', [subscription.id])],
+                }])
+    _sign_in(page, user)
+    return page.redirect(page.url('s', subscription.id))
+
+
 @portal('/signup', methods=('GET', 'POST'), signed_in=False)
 def signup(page):
-    pool = page.pool
-    WebUser = pool.get('web.user')
-    User = pool.get('res.user')
-    form = _posted(page, 'number', 'amount', 'email', 'password', 'name')
+    form = _posted(page, 'number', 'amount', 'email', 'password')
     errors = []
     if page.request.method == 'POST':
-        email = form['email'].lower()
-        if not (form['number'] and form['amount'] and email
-                and form['password']):
-            errors.append(page._('required'))
-        elif WebUser.search([('email', '=', email)], limit=1):
-            errors.append(page._('email_taken'))
-        else:
-            errors.extend(_password_errors(page, form['password']))
+        errors = ([page._('required')]
+            if not (form['number'] and form['amount'])
+            else _account_errors(page, form))
         if not errors:
             subscription = _prove(page, form['number'], form['amount'])
-            if not subscription:
-                errors.append(page._('proof_failed'))
-            else:
-                user, = WebUser.create([{
-                            'email': email,
-                            'party': subscription.party.id,
-                            'password': form['password'],
-                            'water_subscriptions': [
-                                ('add', [subscription.id])],
-                            }])
-                _sign_in(page, user)
-                return page.redirect(page.url('s', subscription.id))
+            if subscription:
+                return _create_account(page, subscription, form)
+            errors.append(page._('proof_failed'))
     return page.render('signup.html', errors=errors, form=form,
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/signup/code', methods=('POST',), signed_in=False)
+def signup_code(page):
+    """No bill at hand: a one-time code to the e-mail the utility has on file
+    for the subscriber (the counter's records), as proof"""
+    Subscription = page.pool.get('water.subscription')
+    Code = page.pool.get('water.portal.code')
+    number = _posted(page, 'number')['number']
+    _check_attempts(page, 'code:' + number)
+    subscriptions = Subscription.search([
+            ('number', '=', number), ('state', '=', 'active')], limit=1)
+    emails = [m.value for s in subscriptions
+        for m in s.party.contact_mechanisms if m.type == 'email' and m.value]
+    if not emails:
+        # the same answer whether the number exists or not
+        raise PortalError('code_impossible')
+    code = Code.issue(subscriptions[0], emails[0])
+    _mail(page, emails[0], 'code', code=code)
+    return page.render('signup_code.html', number=number, errors=[],
+        form=_posted(page, 'email'), sent_to=tools.mask_email(emails[0]))
+
+
+@portal('/signup/code/verify', methods=('POST',), signed_in=False)
+def signup_code_verify(page):
+    Code = page.pool.get('water.portal.code')
+    Attempt = page.pool.get('web.user.authenticate.attempt')
+    form = _posted(page, 'number', 'code', 'email', 'password')
+    key = 'code:' + form['number']
+    _check_attempts(page, key)
+    errors = _account_errors(page, form)
+    if not errors:
+        subscription = Code.redeem(form['number'], form['code'])
+        if subscription:
+            Attempt.remove(key)
+            return _create_account(page, subscription, form)
+        Attempt.add(key)
+        errors.append(page._('code_wrong'))
+    return page.render('signup_code.html', number=form['number'],
+        errors=errors, form=form, sent_to=None,
+        status=HTTPStatus.BAD_REQUEST)
 
 
 @portal('/reset', methods=('GET', 'POST'), signed_in=False)

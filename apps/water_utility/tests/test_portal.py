@@ -136,6 +136,12 @@ class PortalTestCase(_DBTestCase):
                     subscriptions, products, month=month)
                 Bill.post(bills, invoice_date=add_months(month, 1))
             Period.schedule(dt.date.today().replace(day=1))
+            # the first subscriber's e-mail is on file, the second's is not
+            party = subscriptions[0].party
+            party.contact_mechanisms += (
+                Pool().get('party.contact_mechanism')(
+                    type='email', value='mariam.attar@example.com'),)
+            party.save()
         Translation = pool.get('ir.translation')
         Translation.translation_import('ar', 'water_utility', [
                 str(base.MODULE / 'locale' / 'ar.po')])
@@ -389,6 +395,44 @@ class PortalTestCase(_DBTestCase):
                 'csrf': self.csrf(anonymous, 'login'),
                 'email': 'new@example.com', 'password': PASSWORD})
         self.assertEqual(response.status_code, 303)
+
+    def test_signup_with_code(self):
+        "Without a bill: a code sent to the e-mail on file, used once"
+        sent = self.mails()
+        client = self.client()
+        response = client.post(self.url('signup', 'code'), data={
+                'csrf': self.csrf(client, 'signup'),
+                'number': self.subscriptions[1][1]})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('لا يمكننا إرسال رمز', response.text)
+        self.assertEqual(sent, [])
+
+        number = self.subscriptions[0][1]
+        response = client.post(self.url('signup', 'code'), data={
+                'csrf': self.csrf(client, 'signup'), 'number': number})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('m***@example.com', response.text)
+        message, = sent
+        self.assertEqual(message['To'], 'mariam.attar@example.com')
+        code = re.search(r'(\d{6})', message.get_content()).group(1)
+        form = {'csrf': self.csrf(client, 'signup'), 'number': number,
+            'email': 'coded@example.com', 'password': PASSWORD}
+        wrong = '%06d' % ((int(code) + 1) % 10 ** 6)
+        response = client.post(self.url('signup', 'code', 'verify'),
+            data={**form, 'code': wrong})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(self.url('signup', 'code', 'verify'),
+            data={**form, 'code': code})
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.location.endswith(
+                '/s/%s' % self.subscriptions[0][0]))
+        # used up
+        other = self.client()
+        response = other.post(self.url('signup', 'code', 'verify'),
+            data={**form, 'csrf': self.csrf(other, 'signup'), 'code': code,
+                'email': 'again@example.com'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('الرمز غير صحيح', response.text)
 
     # --- nobody sees another's data
     def test_other_subscribers_data_not_found(self):
