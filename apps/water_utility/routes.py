@@ -29,12 +29,12 @@ from genshi.template import TemplateLoader
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.utils import redirect
 
-from trytond import config
+from trytond import backend, config
 from trytond.exceptions import RateLimitException, UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import Response, with_pool, with_transaction
 from trytond.sendmail import send_message_transactional
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
 from . import portal as tools
@@ -225,6 +225,9 @@ def portal(path, methods=('GET',), signed_in=True, max_size=FORM_MAX_SIZE):
                     return error_page(page, e)
                 except HTTPException:
                     transaction.rollback()
+                    raise
+                except (TransactionError, backend.DatabaseOperationalError):
+                    # with_transaction starts again (with the locks asked)
                     raise
                 except Exception:
                     logger.exception("portal page %s failed", request.path)

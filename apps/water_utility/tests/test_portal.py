@@ -535,6 +535,67 @@ class PortalTestCase(_DBTestCase):
             photo, = Attachment.search([('resource', '=', str(request))])
             self.assertEqual(photo.name, 'photo.png')
 
+    def staff(self, request_id, *actions, answer=None):
+        "The complaints officer works the request (committed)"
+        with Transaction().start(DB_NAME, 1) as transaction:
+            Request = Pool().get('water.request')
+            request = Request(request_id)
+            if answer:
+                request.answer = answer
+                request.save()
+            for action in actions:
+                getattr(Request, action)([request])
+            transaction.commit()
+
+    def test_answer_reopen_survey(self):
+        "The answer is read, the request reopened, then the survey answered"
+        client = self.signed_up('answer@example.com')
+        subscription_id, _ = self.subscriptions[0]
+        path = ('s', subscription_id, 'request')
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "ضعف في ضغط المياه"})
+        request_id = int(response.location.rsplit('/', 1)[1])
+        page_path = path + (request_id,)
+        page = client.get(self.url(*page_path))
+        self.assertNotIn('لم تُحل المشكلة؟', page.text)
+
+        self.staff(request_id, 'start', 'resolve',
+            answer="تم تنظيف المصفاة عند العداد.")
+        page = client.get(self.url(*page_path))
+        self.assertIn('تم تنظيف المصفاة عند العداد.', page.text)
+        self.assertIn('لم تُحل المشكلة؟', page.text)
+        response = client.post(self.url(*page_path, 'reopen'), data={
+                'csrf': self.csrf(client, page_path), 'reason': ''})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(self.url(*page_path, 'reopen'), data={
+                'csrf': self.csrf(client, page_path),
+                'reason': "الضغط ما زال ضعيفاً مساءً"})
+        self.assertEqual(response.status_code, 303)
+
+        self.staff(request_id, 'resolve', 'close',
+            answer="استُبدل المحبس الرئيسي.")
+        page = client.get(self.url(*page_path))
+        self.assertIn('كيف كانت خدمتنا؟', page.text)
+        response = client.post(self.url(*page_path, 'survey'), data={
+                'csrf': self.csrf(client, page_path), 'score': '9'})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(self.url(*page_path, 'survey'), data={
+                'csrf': self.csrf(client, page_path), 'score': '4',
+                'comment': "شكراً"})
+        self.assertEqual(response.status_code, 303)
+        page = client.get(self.url(*page_path))
+        self.assertNotIn('كيف كانت خدمتنا؟', page.text)
+        with Transaction().start(DB_NAME, 0):
+            pool = Pool()
+            Request = pool.get('water.request')
+            Survey = pool.get('water.survey.satisfaction')
+            request = Request(request_id)
+            self.assertEqual(request.reopen_count, 1)
+            survey, = Survey.search([('request', '=', request_id)])
+            self.assertEqual((survey.state, survey.score, survey.channel),
+                ('answered', 4, 'portal'))
+
     def test_upload_not_a_photo_or_too_large(self):
         "HTML posing as a photo and a file too large are refused"
         client = self.signed_up('upload@example.com')
