@@ -897,3 +897,9 @@ def reading(page, subscription_id):
     return page.render('reading.html', subscription=subscription, form=form,
         errors=errors, done=done, last=last[0] if last else None,
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)
+
+
+@portal('/<path:rest>', methods=('GET', 'POST'), signed_in=False)
+def not_found(page, rest):
+    "Any other address of the portal: the friendly page, not werkzeug's"
+    raise NotFound()

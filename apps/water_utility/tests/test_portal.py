@@ -649,6 +649,14 @@ class PortalTestCase(_DBTestCase):
                 'csrf': self.csrf(client, path), 'value': 'twelve'})
         self.assertEqual(response.status_code, 400)
 
+    def test_unknown_address_friendly(self):
+        "An unknown address or a GET of a form's action: the friendly page"
+        client = self.client()
+        for path in ['no/such/page', 'logout', 'signup/code']:
+            response = client.get(self.url(path))
+            self.assertEqual(response.status_code, 404, path)
+            self.assertIn('لا تخصك', response.text)
+
     def test_module_not_activated_elsewhere(self):
         "The portal of a database that does not exist is not found"
         response = self.client().get('/no_such_db/portal/login')
