@@ -711,6 +711,28 @@ def statement_pdf(page, subscription_id):
             'statement-%s' % subscription.number)
 
 
+@portal('/s/<int:subscription_id>/consumption.csv')
+def consumption_csv(page, subscription_id):
+    "The consumption of every bill, for a spreadsheet"
+    from .report_html import csv_bytes
+    subscription = page.subscription(subscription_id)
+    Bill = page.pool.get('water.bill')
+    bills = Bill.search([
+            ('subscription', '=', subscription.id),
+            ('state', '=', 'posted'),
+            ], order=[('month', 'ASC')])
+    header = [page._(k) for k in ['month', 'previous_reading',
+            'current_reading', 'consumption_m3', 'estimated']]
+    rows = [(b.month.strftime('%Y-%m'), b.previous_value, b.current_value,
+            b.consumption, page._('yes') if b.estimated else '')
+        for b in bills]
+    response = Response(csv_bytes(header, rows),
+        content_type='text/csv; charset=utf-8')
+    response.headers['Content-Disposition'] = (
+        'attachment; filename="consumption-%s.csv"' % subscription.number)
+    return page.respond(response)
+
+
 @portal('/s/<int:subscription_id>/bill/<int:bill_id>.pdf')
 def bill_pdf(page, subscription_id, bill_id):
     Bill = page.pool.get('water.bill')

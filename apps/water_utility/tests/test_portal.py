@@ -225,6 +225,14 @@ class PortalTestCase(_DBTestCase):
         self.assertEqual(pdf.mimetype, 'application/pdf')
         self.assertTrue(pdf.data.startswith(b'%PDF'))
 
+        consumption = client.get(
+            self.url('s', subscription_id, 'consumption.csv'))
+        self.assertEqual(consumption.mimetype, 'text/csv')
+        lines = consumption.data.decode('utf-8-sig').splitlines()
+        self.assertEqual(lines[0].split(',')[0], 'الشهر')
+        self.assertEqual([l.split(',')[0] for l in lines[1:]],
+            [m.strftime('%Y-%m') for m in MONTHS])
+
         statement = client.get(self.url('s', subscription_id, 'statement'))
         self.assertEqual(statement.status_code, 200)
         self.assertIn('كشف الحساب', statement.text)
