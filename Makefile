@@ -262,6 +262,8 @@ with psycopg.connect(sys.argv[1], dbname='postgres', connect_timeout=3, autocomm
 endef
 export PG_DROP_PY
 
+# The attachments the tests store (photos) go to the log folder, removed at the end, not
+# to sites/.
 # The two backends run side by side (the machines have 2 cores: make test takes the time
 # of the longer one); each log is printed whole when both are done.
 test: $(INSTALLED) system
@@ -279,7 +281,7 @@ test: $(INSTALLED) system
 	fi; \
 	echo "=== SQLite (in memory), then the portal in a browser (e2e), and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
 	( env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
-		DB_NAME=':memory:' DB_CACHE="$$cache_sqlite" \
+		DB_NAME=':memory:' DB_CACHE="$$cache_sqlite" TRYTOND_DATABASE__PATH=$$logs/files \
 		$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/sqlite.log 2>&1 \
 		|| echo fail > $$logs/sqlite.failed; \
 		$(MAKE) --no-print-directory e2e > $$logs/e2e.log 2>&1 \
@@ -287,7 +289,7 @@ test: $(INSTALLED) system
 	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_PG_URI)'; then \
 		dbname=test_water_$$$$; \
 		env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI='$(TEST_PG_URI)' TRYTOND_DATABASE__URI='$(TEST_PG_URI)' \
-			DB_NAME=$$dbname DB_CACHE="$$cache_pg" \
+			DB_NAME=$$dbname DB_CACHE="$$cache_pg" TRYTOND_DATABASE__PATH=$$logs/files \
 			$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/postgresql.log 2>&1 || status=1; \
 		$(PY) -c "$$PG_DROP_PY" '$(TEST_PG_URI)' $$dbname || true; \
 	elif [ "$(REQUIRE_POSTGRESQL)" = 1 ]; then \
