@@ -144,13 +144,16 @@ class PortalBrowserTestCase(unittest.TestCase):
         page.goto(PORTAL + 'login')
         self.shot('01-login')
         page.get_by_role('link', name='إنشاء حساب').click()
-        page.get_by_label('رقم الاشتراك').fill(number)
-        page.get_by_label('إجمالي آخر فاتورة').fill(total)
-        page.get_by_label('البريد الإلكتروني').fill(
+        # the form with the bill's total (the other one asks for a code)
+        form = page.locator('form').filter(
+            has=page.get_by_label('إجمالي آخر فاتورة'))
+        form.get_by_label('رقم الاشتراك').fill(number)
+        form.get_by_label('إجمالي آخر فاتورة').fill(total)
+        form.get_by_label('البريد الإلكتروني').fill(
             f'e2e-{time.time_ns()}@example.com')
-        page.get_by_label('كلمة المرور').fill('e2e-Water-2026')
+        form.get_by_label('كلمة المرور').fill('e2e-Water-2026')
         self.shot('02-signup')
-        page.get_by_role('button', name='إنشاء حساب').click()
+        form.get_by_role('button', name='إنشاء حساب').click()
         expect(page.get_by_role('heading', level=1)).to_have_text(
             f'الاشتراك {number}')
         self.assertEqual(page.locator('html').get_attribute('dir'), 'rtl')
