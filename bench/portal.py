@@ -3,14 +3,15 @@
 
     python bench/portal.py [--database water_bench_portal]
         [--subscriptions 10000] [--users 20,100] [--duration 60]
-        [--workers 4] [--config config/trytond.conf]
+        [--workers 4] [--no-update] [--config config/trytond.conf]
 
-On a demo utility of its own (built by tools/demo.py when missing), one web
+On a demo utility of its own (built by tools/demo.py when missing, without
+the payments, and its module updated unless --no-update), one web
 user per subscriber taking part (bench-<n>@example.com, the subscriptions with
 a posted bill) is (re)created; the portal is served by gunicorn with
 --workers processes of trytond's WSGI application (as in production: the
 `trytond` command's threaded server is for development), and locust drives
-signed-in subscribers who each, with 0.5 to 2 s of thought in between, open
+signed-in subscribers who each, reading a page 3 to 10 s (--think), open
 their subscription's page (balance, bills to pay, bills, consumption,
 statement), the whole account statement, or the list of their subscriptions.
 
@@ -56,7 +57,7 @@ NEXT = itertools.count()
 
 
 class Subscriber(HttpUser):
-    wait_time = between(0.5, 2)
+    wait_time = between({think[0]}, {think[1]})
 
     def on_start(self):
         self.client.get(PORTAL + 'login', name='login page')
@@ -159,7 +160,8 @@ def load(args, port, emails, users, workdir):
     portal = f'/{args.database}/portal/'
     locustfile = Path(workdir) / 'locustfile.py'
     locustfile.write_text(LOCUSTFILE.format(
-            emails=emails, password=PASSWORD, portal=portal))
+            emails=emails, password=PASSWORD, portal=portal,
+            think=args.think))
     prefix = Path(workdir) / f'users{users}'
     run = subprocess.run([locust, '-f', str(locustfile), '--headless',
             '--host', f'http://127.0.0.1:{port}',
@@ -183,13 +185,24 @@ def main():
     parser.add_argument('--users', default='20,100')
     parser.add_argument('--duration', type=int, default=60)
     parser.add_argument('--workers', type=int, default=4)
+    parser.add_argument('--think', default='3,10',
+        help="seconds a subscriber reads a page before the next: min,max")
+    parser.add_argument('--no-update', dest='update', action='store_false',
+        help="do not update the module in the database first")
     args = parser.parse_args()
     if args.database == 'water':
         parser.error("the benchmark adds web users: use a database of its own")
     users = [int(u) for u in args.users.split(',')]
+    args.think = tuple(float(t) for t in args.think.split(','))
 
     os.environ.setdefault('TRYTOND_DATABASE__PATH', str(REPO / 'sites'))
-    settings = ensure_database(args)
+    # payments one by one through the ORM take hours at 10,000 subscriptions
+    settings = ensure_database(args, extra=['--no-payments'])
+    if args.update:
+        # the portal's pages and messages as they are in the sources
+        subprocess.run([str(Path(sys.executable).parent / 'trytond-admin'),
+                '-c', args.config, '-d', args.database, '-u', 'water_utility'],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     emails = create_web_users(settings, max(users))
     backend = 'PostgreSQL' if (os.environ.get('TRYTOND_DATABASE__URI', '')
         .startswith('postgres')) else 'SQLite (indicative only)'
@@ -197,7 +210,8 @@ def main():
     print(f"backend: {backend}, database {args.database}, "
         f"{args.subscriptions} subscriptions, {len(emails)} subscribers "
         f"signed in, gunicorn {args.workers} workers, "
-        f"{args.duration} s per load, think time 0.5-2 s")
+        f"{args.duration} s per load, {args.think[0]:g} to {args.think[1]:g} s "
+        "between pages")
     port = free_port()
     server = serve(args, port)
     try:
