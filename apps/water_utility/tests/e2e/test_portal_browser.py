@@ -15,6 +15,7 @@ import io
 import os
 import re
 import subprocess
+import sys
 import time
 import unittest
 import urllib.request
@@ -74,13 +75,12 @@ def tearDownModule():
 
 def demo_password():
     "The demo subscriber's password, from sites/logins.txt"
-    inside = False
-    for line in (ROOT / 'sites' / 'logins.txt').read_text().splitlines():
-        if line.startswith('# database: '):
-            inside = line == f'# database: {DATABASE}'
-        elif inside and line.startswith(DEMO_EMAIL + ' '):
-            return line.split()[-1]
-    raise unittest.SkipTest(f"no {DEMO_EMAIL} in sites/logins.txt")
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from demo import read_logins
+    logins = read_logins(DATABASE, ROOT / 'sites' / 'logins.txt')
+    if DEMO_EMAIL not in logins:
+        raise unittest.SkipTest(f"no {DEMO_EMAIL} in sites/logins.txt")
+    return logins[DEMO_EMAIL][1]
 
 
 def photo():
