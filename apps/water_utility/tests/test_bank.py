@@ -9,9 +9,10 @@ from hypothesis import given, strategies as st
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 
 from .. import bank_file
+from .database import with_transaction
 from . import test_billing as billing
 from .test_payment import (
     SEPTEMBER, TOTAL, PaymentTestCase, balance, setup_desk,

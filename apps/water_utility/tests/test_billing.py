@@ -11,9 +11,10 @@ from trytond.modules.company.tests import set_company
 from trytond import backend, config
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
-    CONTEXT, DB_NAME, _DBTestCase, with_transaction)
+    CONTEXT, DB_NAME, _DBTestCase)
 from trytond.transaction import Transaction
 
+from .database import with_transaction
 # the module, not its names: a TestCase imported here would run twice
 from . import test_module as base
 

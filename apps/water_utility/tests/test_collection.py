@@ -13,13 +13,14 @@ from trytond.model import fields
 from trytond.model.exceptions import SelectionValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from .. import report_html
 from ..collection import WATER_ACTIONS, climb, overdue_amount
 from ..exceptions import CollectionError
 # the modules, not their names: a TestCase imported here would run twice
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 from . import test_payment as payment

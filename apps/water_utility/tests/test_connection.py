@@ -12,10 +12,11 @@ from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from ..connection import days_between, extra_length
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 from .test_reward import pay

@@ -6,8 +6,9 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_request
 

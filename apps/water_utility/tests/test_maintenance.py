@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 
 from ..maintenance import (
     add_years, due_date, last_test, route_days, select_due, spread)
 from ..meter import MeterSwap
+from .database import with_transaction
 from . import test_module as base
 
 TODAY = dt.date.today()

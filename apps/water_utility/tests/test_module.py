@@ -20,8 +20,10 @@ from trytond.modules.company.tests import (
 from trytond.modules.water_utility.meter import MeterSwap
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
-    DB_NAME, ModuleTestCase, with_transaction)
+    DB_NAME, ModuleTestCase)
 from trytond.transaction import Transaction, TransactionError
+
+from .database import with_transaction
 
 TODAY = dt.date.today()
 MODULE = Path(__file__).resolve().parent.parent

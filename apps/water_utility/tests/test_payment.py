@@ -10,11 +10,12 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, _DBTestCase, with_transaction
+from trytond.tests.test_tryton import DB_NAME, _DBTestCase
 from trytond.transaction import Transaction, TransactionError
 
 from ..bill_report import add_months
 from ..payment import subscription_balances
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 

@@ -13,7 +13,7 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, _DBTestCase, with_transaction
+from trytond.tests.test_tryton import DB_NAME, _DBTestCase
 from trytond.transaction import Transaction, TransactionError
 
 from .. import queue, report_html
@@ -21,6 +21,7 @@ from ..sla import percentile
 from ..waiting import (
     PREFIXES, average, ahead, duration, local_day, next_sequence, oldest,
     parse_number, serves, summary, ticket_number)
+from .database import with_transaction
 from . import test_module as base
 
 GAZA = ZoneInfo('Asia/Gaza')

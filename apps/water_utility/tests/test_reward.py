@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from ..punctuality import (
     FIXED, PERCENTAGE, add_months, eligible, paid_on_time, reward_amount,
     window, window_months)
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 

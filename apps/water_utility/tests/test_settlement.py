@@ -8,9 +8,10 @@ from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 from . import test_payment

@@ -10,10 +10,11 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from .. import violation_rule as rule
+from .database import with_transaction
 from . import test_billing as billing
 from . import test_module as base
 
