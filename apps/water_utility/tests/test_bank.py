@@ -9,10 +9,9 @@ from hypothesis import given, strategies as st
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 
 from .. import bank_file
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, with_transaction
 from . import test_billing as billing
 from .test_payment import (
     SEPTEMBER, TOTAL, PaymentTestCase, balance, setup_desk,
@@ -96,9 +95,9 @@ def setup_bank_journal(company, accounts):
     return journal, bank, clearing
 
 
-class BankImportTestCase(_DBTestCase):
+@pinned(dt.datetime(2026, 11, 10, 8, 0))
+class BankImportTestCase(UtilityTestCase):
     "Test bank files in the Water Utility module"
-    module = 'water_utility'
     setup_bills = PaymentTestCase.setup_bills
 
     def import_(self, journal, text, name='bank.csv'):
@@ -216,4 +215,4 @@ class BankImportTestCase(_DBTestCase):
                 [(september, TOTAL), (october, 200 - TOTAL)])
 
 
-del PaymentTestCase, _DBTestCase
+del PaymentTestCase

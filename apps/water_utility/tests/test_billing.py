@@ -14,7 +14,8 @@ from trytond.tests.test_tryton import (
     CONTEXT, DB_NAME, _DBTestCase)
 from trytond.transaction import Transaction
 
-from .database import with_transaction
+from .database import (
+    UtilityTestCase, fiscal_years, pinned, utility, with_transaction)
 # the module, not its names: a TestCase imported here would run twice
 from . import test_module as base
 
@@ -24,18 +25,20 @@ ISSUED = dt.date(2026, 11, 3)
 VOLATILE = {'id', 'create_date', 'create_uid', 'write_date', 'write_uid'}
 
 
-def setup_accounting(company):
-    """A chart with a 20 % tax, the fiscal year 2026 and a payment term in
-    two instalments; return the accounts by kind"""
+def setup_accounting(company, years=None):
+    """A chart with a 20 % tax, the fiscal years (by default those of
+    database.fiscal_years) and a payment term in two instalments; return
+    the revenue account and the term"""
     pool = Pool()
     Account = pool.get('account.account')
     FiscalYear = pool.get('account.fiscalyear')
     PaymentTerm = pool.get('account.invoice.payment_term')
     create_chart(company, tax=True)
-    fiscalyear = set_invoice_sequences(get_fiscalyear(
-            company, today=dt.date(2026, 6, 1)))
-    fiscalyear.save()
-    FiscalYear.create_period([fiscalyear])
+    fiscalyears = [set_invoice_sequences(get_fiscalyear(
+                company, today=dt.date(year, 6, 1)))
+        for year in (years or fiscal_years())]
+    FiscalYear.save(fiscalyears)
+    FiscalYear.create_period(fiscalyears)
     term, = PaymentTerm.create([{
                 'name': "Two instalments",
                 'lines': [('create', [{
@@ -203,26 +206,26 @@ def ledger(bills):
     return result
 
 
-class BillingTestCase(_DBTestCase):
+@pinned()
+class BillingTestCase(UtilityTestCase):
     "Test the billing of the Water Utility module"
-    module = 'water_utility'
     maxDiff = None
 
     def setup_billing(self, count=3):
         """A utility with accounting, products and two subscriptions per
         subscriber (one billed each way)"""
-        company, area, route, _, domestic = base.create_utility()
-        self.company = company
-        with set_company(company):
-            return self._setup_billing(company, area, route, domestic, count)
+        u = utility()
+        self.company = u.company
+        with set_company(u.company):
+            return self._setup_billing(u, count)
 
-    def _setup_billing(self, company, area, route, domestic, count):
+    def _setup_billing(self, u, count):
         pool = Pool()
         Configuration = pool.get('water.configuration')
-        revenue, term = setup_accounting(company)
-        products = create_products(revenue)
+        area, route, domestic = u.area, u.route, u.domestic
+        products = u.products
         configuration = Configuration(1)
-        configuration.bill_payment_term = term
+        configuration.bill_payment_term = u.term
         configuration.save()
         first, second = [], []
         for i in range(count):
@@ -349,19 +352,20 @@ def run_month(month, routes=None):
     return Run(run.id)
 
 
-class BillingRunTestCase(_DBTestCase):
+@pinned()
+class BillingRunTestCase(UtilityTestCase):
     "Billing runs: the database's guarantees, batches, queries, the bill"
-    module = 'water_utility'
 
     def setup_utility(self, fee_on_other_area=False):
         pool = Pool()
         Configuration = pool.get('water.configuration')
         Route = pool.get('water.route')
-        company, area, route, other_route, domestic = base.create_utility()
+        u = utility()
+        company, area, route, other_route, domestic = (
+            u.company, u.area, u.route, u.other_route, u.domestic)
         self.company = company
         with set_company(company):
-            revenue, term = setup_accounting(company)
-            products = create_products(revenue)
+            term, products = u.term, u.products
             fee_product = None
             if fee_on_other_area:
                 # a product whose category has no revenue account

@@ -13,14 +13,13 @@ from trytond.model import fields
 from trytond.model.exceptions import SelectionValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from .. import report_html
 from ..collection import WATER_ACTIONS, climb, overdue_amount
 from ..exceptions import CollectionError
 # the modules, not their names: a TestCase imported here would run twice
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, utility, with_transaction
 from . import test_billing as billing
 from . import test_module as base
 from . import test_payment as payment
@@ -71,9 +70,9 @@ def run(date):
         Dunning.water_run(date)
 
 
-class CollectionTestCase(_DBTestCase):
+@pinned()
+class CollectionTestCase(UtilityTestCase):
     "Test the collection ladder of the Water Utility module"
-    module = 'water_utility'
     maxDiff = None
 
     take = payment.PaymentTestCase.take
@@ -84,15 +83,15 @@ class CollectionTestCase(_DBTestCase):
         pool = Pool()
         Bill = pool.get('water.bill')
         Configuration = pool.get('water.configuration')
-        company, area, route, _, domestic = base.create_utility()
-        self.company = company
+        u = utility()
+        self.company = company = u.company
         with set_company(company):
-            revenue, term = billing.setup_accounting(company)
             configuration = Configuration(1)
-            configuration.bill_payment_term = term
+            configuration.bill_payment_term = u.term
             configuration.save()
-            products = billing.create_products(revenue)
-            subscriptions = [base.create_subscription(area, route, domestic,
+            products = u.products
+            subscriptions = [base.create_subscription(
+                    u.area, u.route, u.domestic,
                     party=base.create_subscriber(f"مشترك {i}",
                         phone=f'+97059820{i:04d}'))
                 for i in range(count)]

@@ -8,16 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trytond.exceptions import UserError
-from trytond.modules.account.tests import create_chart, get_fiscalyear
-from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from ..connection import days_between, extra_length
-from .database import with_transaction
-from . import test_billing as billing
+from .database import UtilityTestCase, pinned, utility, with_transaction
 from . import test_module as base
 from .test_reward import pay
 
@@ -62,56 +58,50 @@ class ConnectionRulesTestCase(unittest.TestCase):
             3.5)
 
 
-class ConnectionTestCase(_DBTestCase):
+@pinned()
+class ConnectionTestCase(UtilityTestCase):
     "New connection applications, from the desk to the active subscription"
-    module = 'water_utility'
     maxDiff = None
 
-    def setup_utility(self):
-        """A company with a chart and this year's fiscal year, a centre
-        open Saturday to Thursday 08:00-14:00 (UTC), the connection fee in
-        the configuration"""
+    @classmethod
+    def setUpDatabase(cls):
+        """A centre open Saturday to Thursday 08:00-14:00 (UTC), the
+        connection fee in the configuration"""
         pool = Pool()
         Area = pool.get('water.area')
-        Account = pool.get('account.account')
         Configuration = pool.get('water.configuration')
-        FiscalYear = pool.get('account.fiscalyear')
-        company, _, _, _, domestic = base.create_utility()
-        self.company = company
-        self.domestic = domestic
-        with set_company(company):
-            create_chart(company, tax=True)
-            fiscalyear = set_invoice_sequences(get_fiscalyear(company))
-            fiscalyear.save()
-            FiscalYear.create_period([fiscalyear])
-            revenue, = Account.search([
-                    ('type.revenue', '=', True),
-                    ('company', '=', company.id),
-                    ('closed', '!=', True)], limit=1)
-            products = billing.create_products(revenue)
-            self.area, = Area.create([{
-                        'company': company.id,
-                        'code': 'KY',
-                        'name': "خان يونس",
-                        'timezone': 'UTC',
-                        'working_hours': [('create', [{
-                                        'weekday': day,
-                                        'start_time': dt.time(8),
-                                        'end_time': dt.time(14),
-                                        } for day in '560123'])],
-                        'routes': [('create', [{
-                                        'code': 'KY-01', 'name': "المدينة",
-                                        'reading_day': 3,
-                                        }])],
-                        }])
-            self.route, = self.area.routes
-            configuration = Configuration(1)
-            configuration.connection_fee_product = products['meter']
-            configuration.connection_fee = FEE
-            configuration.connection_length_product = products['sewage']
-            configuration.connection_free_length = Decimal(10)
-            configuration.connection_length_price = METRE
-            configuration.save()
+        u = utility()
+        Area.create([{
+                    'company': u.company.id,
+                    'code': 'KY',
+                    'name': "خان يونس",
+                    'timezone': 'UTC',
+                    'working_hours': [('create', [{
+                                    'weekday': day,
+                                    'start_time': dt.time(8),
+                                    'end_time': dt.time(14),
+                                    } for day in '560123'])],
+                    'routes': [('create', [{
+                                    'code': 'KY-01', 'name': "المدينة",
+                                    'reading_day': 3,
+                                    }])],
+                    }])
+        configuration = Configuration(1)
+        configuration.connection_fee_product = u.products['meter']
+        configuration.connection_fee = FEE
+        configuration.connection_length_product = u.products['sewage']
+        configuration.connection_free_length = Decimal(10)
+        configuration.connection_length_price = METRE
+        configuration.save()
+
+    def setup_utility(self):
+        "The company, the centre and the domestic category"
+        pool = Pool()
+        Area = pool.get('water.area')
+        u = utility()
+        self.company, self.domestic = u.company, u.domestic
+        self.area, = Area.search([('code', '=', 'KY')])
+        self.route, = self.area.routes
 
     def application(self, received=RECEIVED, **values):
         pool = Pool()

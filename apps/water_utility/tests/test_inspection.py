@@ -6,9 +6,8 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, with_transaction
 from . import test_billing as billing
 from . import test_request
 
@@ -16,9 +15,9 @@ INSTALLED = dt.date(2026, 6, 20)
 VISIT = dt.date(2026, 10, 25)
 
 
-class InspectionTestCase(_DBTestCase):
+@pinned()
+class InspectionTestCase(UtilityTestCase):
     "Test the field work orders of the Water Utility module"
-    module = 'water_utility'
 
     def setup_readings(self, values):
         """A subscription installed on 20 June and read on the 20th of the
@@ -202,13 +201,9 @@ class InspectionTestCase(_DBTestCase):
                 Inspection.delete([order])
 
 
-class RequestInspectionTestCase(_DBTestCase):
+@pinned()
+class RequestInspectionTestCase(test_request.RequestDesk, UtilityTestCase):
     "A request sends a field team"
-    module = 'water_utility'
-
-    setup_requests = test_request.RequestTestCase.setup_requests
-    _setup_requests = test_request.RequestTestCase._setup_requests
-    create = test_request.RequestTestCase.create
 
     @with_transaction()
     def test_request_sends_field_team(self):

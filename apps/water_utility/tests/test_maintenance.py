@@ -9,12 +9,11 @@ from hypothesis import strategies as st
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 
 from ..maintenance import (
     add_years, due_date, last_test, route_days, select_due, spread)
 from ..meter import MeterSwap
-from .database import with_transaction
+from .database import UtilityTestCase, utility, with_transaction
 from . import test_module as base
 
 TODAY = dt.date.today()
@@ -101,9 +100,8 @@ class DueTestCase(unittest.TestCase):
             self.assertEqual(planned.count(day), per_day)
 
 
-class MaintenanceTestCase(_DBTestCase):
+class MaintenanceTestCase(UtilityTestCase):
     "Work orders from the plan, the meters' tests and removed meters"
-    module = 'water_utility'
 
     def setup_area(self, n=4):
         "n active subscriptions whose meters were fitted 1, 2, … years ago"
@@ -111,7 +109,9 @@ class MaintenanceTestCase(_DBTestCase):
         Subscription = pool.get('water.subscription')
         Cycle = pool.get('water.maintenance.cycle')
         Plan = pool.get('water.maintenance.plan')
-        company, area, route, _, domestic = base.create_utility()
+        u = utility()
+        company, area, route, domestic = (
+            u.company, u.area, u.route, u.domestic)
         self.company, self.area = company, area
         with set_company(company):
             subscriptions = []
@@ -291,6 +291,3 @@ class MaintenanceTestCase(_DBTestCase):
             [(TODAY, 4), (TODAY + dt.timedelta(days=1), 1)])
         self.assertEqual([o.subscription for o in days[0][2]],
             subscriptions + [None])
-
-
-del _DBTestCase

@@ -2,7 +2,6 @@
 "Payments: receipts, their allocation, the cashier's day and the statement"
 import datetime as dt
 import threading
-import time
 from uuid import uuid4
 from decimal import Decimal
 
@@ -10,12 +9,13 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, _DBTestCase
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
 
 from ..bill_report import add_months
 from ..payment import subscription_balances
-from .database import with_transaction
+from .database import (
+    UtilityTestCase, committed, pinned, utility, with_transaction)
 from . import test_billing as billing
 from . import test_module as base
 
@@ -71,21 +71,21 @@ def balance(account):
                     ('move.state', '=', 'posted')])), Decimal(0))
 
 
-class PaymentTestCase(_DBTestCase):
+@pinned(dt.datetime(2026, 11, 10, 8, 0))
+class PaymentTestCase(UtilityTestCase):
     "Test the payments of the Water Utility module"
-    module = 'water_utility'
     maxDiff = None
 
     def setup_bills(self, months=(billing.MONTH,), count=1):
         "Post a bill per month for count subscriptions; return them"
         pool = Pool()
         Bill = pool.get('water.bill')
-        company, area, route, _, domestic = base.create_utility()
-        self.company = company
+        u = utility()
+        self.company = company = u.company
         with set_company(company):
-            revenue, term = billing.setup_accounting(company)
-            self.products = products = billing.create_products(revenue)
-            subscriptions = [base.create_subscription(area, route, domestic,
+            self.products = products = u.products
+            subscriptions = [base.create_subscription(
+                    u.area, u.route, u.domestic,
                     party=base.create_subscriber(f"مشترك {i}",
                         phone=f'+97059810{i:04d}'))
                 for i in range(count)]
@@ -350,6 +350,13 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(ext, 'pdf')
             self.assertTrue(content.startswith(b'%PDF'))
 
+
+@pinned(dt.datetime(2026, 11, 10, 8, 0))
+class ConcurrentPaymentTestCase(UtilityTestCase):
+    """Payments committed side by side, in a database of their own: what
+    they commit stays out of the other tests"""
+    setup_bills = PaymentTestCase.setup_bills
+
     def test_concurrent_payments(self):
         """Two cashiers taking the whole balance of a subscription at the
         same moment: the bill is settled once, the other payment is a
@@ -419,28 +426,6 @@ class PaymentTestCase(_DBTestCase):
                 [Decimal(0), TOTAL])
             self.assertEqual(sorted(p.balance for p in payments),
                 [-TOTAL, Decimal(0)])
-
-
-def committed(func, **kwargs):
-    """Run func in a transaction and commit it, retrying as the RPC
-    dispatcher does (locks asked for, serialization failures)"""
-    extras = {}
-    for attempt in range(100):
-        try:
-            with Transaction().start(
-                    DB_NAME, 1, **kwargs, **extras) as transaction:
-                try:
-                    result = func()
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-                return result
-        except backend.DatabaseOperationalError:
-            # the lock is held by the other: the client tries again
-            time.sleep(0.05)
-    raise AssertionError("no transaction went through")
 
 
 def pdf_text(content):

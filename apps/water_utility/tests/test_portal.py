@@ -12,16 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trytond import backend
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
-from trytond.tests.test_tryton import DB_NAME, Client, _DBTestCase, drop_db
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import DB_NAME, Client
+from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .. import portal as tools
 from ..bill_report import add_months
 from ..routes import SESSION_COOKIE
+from .database import UtilityTestCase, utility
 from . import test_billing as billing
 from . import test_module as base
 
@@ -89,32 +89,21 @@ class PortalToolsTestCase(unittest.TestCase):
         self.assertIsNone(tools.photo_format(b''))
 
 
-class PortalTestCase(_DBTestCase):
+class PortalTestCase(UtilityTestCase):
     "The subscriber portal's pages"
-    module = 'water_utility'
     db_name = DB_NAME
+    # the pages are in Arabic first
+    arabic = True
 
     @classmethod
     def setUpClass(cls):
-        # the pages commit: a database of their own, dropped after
-        drop_db()
-        backend.Database._list_cache.clear()
+        # the pages commit: the class's database is dropped after
         super().setUpClass()
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 1, **extras) as transaction:
-                try:
-                    cls.setUpDatabase()
-                except TransactionError as e:
-                    transaction.rollback()
-                    e.fix(extras)
-                    continue
-            break
+        backend.Database._list_cache.clear()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        drop_db()
         backend.Database._list_cache.clear()
 
     @classmethod
@@ -124,27 +113,22 @@ class PortalTestCase(_DBTestCase):
         Bill = pool.get('water.bill')
         Type = pool.get('water.request.type')
         Period = pool.get('water.reading.period')
-        company, area, route, _, domestic = base.create_utility()
-        with set_company(company):
-            revenue, term = billing.setup_accounting(company)
-            products = billing.create_products(revenue)
-            area.timezone = 'Asia/Gaza'
-            area.save()
-            subscriptions = billing.connect(area, route, domestic, 2)
-            for month in MONTHS:
-                bills = billing.create_bills(
-                    subscriptions, products, month=month)
-                Bill.post(bills, invoice_date=add_months(month, 1))
-            Period.schedule(dt.date.today().replace(day=1))
-            # the first subscriber's e-mail is on file, the second's is not
-            party = subscriptions[0].party
-            party.contact_mechanisms += (
-                Pool().get('party.contact_mechanism')(
-                    type='email', value='mariam.attar@example.com'),)
-            party.save()
-        Translation = pool.get('ir.translation')
-        Translation.translation_import('ar', 'water_utility', [
-                str(base.MODULE / 'locale' / 'ar.po')])
+        u = utility()
+        area = u.area
+        area.timezone = 'Asia/Gaza'
+        area.save()
+        subscriptions = billing.connect(area, u.route, u.domestic, 2)
+        for month in MONTHS:
+            bills = billing.create_bills(
+                subscriptions, u.products, month=month)
+            Bill.post(bills, invoice_date=add_months(month, 1))
+        Period.schedule(dt.date.today().replace(day=1))
+        # the first subscriber's e-mail is on file, the second's is not
+        party = subscriptions[0].party
+        party.contact_mechanisms += (
+            Pool().get('party.contact_mechanism')(
+                type='email', value='mariam.attar@example.com'),)
+        party.save()
         leak = Type(base.model_data('request_type_leak'))
         leak.portal = True
         leak.save()

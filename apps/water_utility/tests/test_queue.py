@@ -13,7 +13,7 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, _DBTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction, TransactionError
 
 from .. import queue, report_html
@@ -21,7 +21,7 @@ from ..sla import percentile
 from ..waiting import (
     PREFIXES, average, ahead, duration, local_day, next_sequence, oldest,
     parse_number, serves, summary, ticket_number)
-from .database import with_transaction
+from .database import UtilityTestCase, utility, with_transaction
 from . import test_module as base
 
 GAZA = ZoneInfo('Asia/Gaza')
@@ -144,16 +144,18 @@ class Clock:
         self.value += MINUTE * minutes
 
 
-class QueueTestCase(_DBTestCase):
+class QueueTestCase(UtilityTestCase):
     "Tickets, counters and the statistic of waiting times"
-    module = 'water_utility'
+    # the ticket prints in Arabic
+    arabic = True
 
     def setup_centre(self):
         pool = Pool()
         Counter = pool.get('water.queue.counter')
-        company, area, _, other_route, _ = base.create_utility()
+        u = utility()
+        company, area = u.company, u.area
         self.company, self.area, self.other_area = (
-            company, area, other_route.area)
+            company, area, u.other_area)
         self.cashier, self.enquiries, self.general = Counter.create([{
                     'area': area.id, 'name': "1",
                     'services': ['payment'],
@@ -346,7 +348,6 @@ class QueueTestCase(_DBTestCase):
         and the people ahead"""
         pool = Pool()
         Report = pool.get('water.queue.ticket', type='report')
-        Translation = pool.get('ir.translation')
         Lang = pool.get('ir.lang')
         self.setup_centre()
         self.area.timezone = 'Asia/Gaza'
@@ -354,8 +355,6 @@ class QueueTestCase(_DBTestCase):
         arabic, = Lang.search([('code', '=', 'ar')])
         arabic.translatable = True  # the bills' language, so the ticket's
         arabic.save()
-        Translation.translation_import('ar', 'water_utility',
-            [str(base.MODULE / 'locale' / 'ar.po')])
         with set_company(self.company):
             self.issue('technical', MORNING)
             ticket = self.issue('technical', MORNING + MINUTE)

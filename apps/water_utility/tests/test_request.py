@@ -7,10 +7,9 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, utility, with_transaction
 from . import test_module as base
 from . import test_payment
 
@@ -23,48 +22,61 @@ def now():
     return dt.datetime.now().replace(microsecond=0)
 
 
-class RequestTestCase(_DBTestCase):
-    "Test the requests and complaints of the Water Utility module"
-    module = 'water_utility'
+class RequestDesk:
+    "The account desk of Gaza's centre, for the test cases of requests"
 
-    def setup_requests(self):
-        company, area, route, _, domestic = base.create_utility()
-        self.company = company
-        with set_company(company):
-            self._setup_requests(area, route, domestic)
-
-    def _setup_requests(self, area, route, domestic):
+    @classmethod
+    def setUpDatabase(cls):
+        """Gaza's centre open Saturday to Thursday 08:00-15:00, the
+        account desk's team and a copy of the account type that counts
+        calendar time"""
         pool = Pool()
         Area = pool.get('water.area')
         Type = pool.get('water.request.type')
         User = pool.get('res.user')
         Team = pool.get('water.request.team')
-        # Gaza's centre, open Saturday to Thursday 08:00-15:00
-        Area.write([area], {
+        u = utility()
+        Area.write([u.area], {
                 'timezone': 'Asia/Gaza',
-                'working_hours': [('delete', [h.id for h in area.working_hours]),
+                'working_hours': [
+                    ('delete', [h.id for h in u.area.working_hours]),
                     ('create', [{
                                 'weekday': d,
                                 'start_time': dt.time(8),
                                 'end_time': dt.time(15),
                                 } for d in '560123'])],
                 })
-        self.area = area
-        self.subscription = base.create_subscription(area, route, domestic)
-        self.officer, self.manager = User.create([
+        base.create_subscription(u.area, u.route, u.domestic)
+        officer, manager = User.create([
                 {'name': "Officer", 'login': 'officer'},
                 {'name': "Manager", 'login': 'manager'},
                 ])
-        self.team, = Team.create([{
+        team, = Team.create([{
                     'name': "Account Desk",
-                    'manager': self.manager.id,
-                    'members': [('add', [self.officer.id])],
+                    'manager': manager.id,
+                    'members': [('add', [officer.id])],
                     }])
+        account = Type(base.model_data('request_type_bill'))
+        # calendar time for the tests that run against the clock
+        Type.copy([account], {
+                'code': 'BILLC', 'clock': 'calendar', 'team': team.id})
+
+    def setup_requests(self):
+        "The records of setUpDatabase"
+        pool = Pool()
+        Type = pool.get('water.request.type')
+        User = pool.get('res.user')
+        Team = pool.get('water.request.team')
+        Subscription = pool.get('water.subscription')
+        u = utility()
+        self.company, self.area = u.company, u.area
+        self.subscription, = Subscription.search([])
+        self.officer, = User.search([('login', '=', 'officer')])
+        self.manager, = User.search([('login', '=', 'manager')])
+        self.team, = Team.search([])
         self.account = Type(base.model_data('request_type_bill'))
         self.leak = Type(base.model_data('request_type_leak'))
-        # calendar time for the tests that run against the real clock
-        self.account_calendar, = Type.copy([self.account], {
-                'code': 'BILLC', 'clock': 'calendar', 'team': self.team.id})
+        self.account_calendar, = Type.search([('code', '=', 'BILLC')])
 
     def create(self, type_=None, received=None, **values):
         pool = Pool()
@@ -78,6 +90,14 @@ class RequestTestCase(_DBTestCase):
                     **values,
                     }])
         return request
+
+
+@pinned()
+class RequestTestCase(RequestDesk, UtilityTestCase):
+    """Test the requests and complaints of the Water Utility module
+
+    The clock starts on Monday 7 December 2026 at 10:00 in Gaza: the
+    requests received minutes before are of the same day and month."""
 
     @with_transaction()
     def test_deadline_on_the_centres_clock(self):

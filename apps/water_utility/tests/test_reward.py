@@ -10,13 +10,12 @@ from hypothesis import strategies as st
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from ..punctuality import (
     FIXED, PERCENTAGE, add_months, eligible, paid_on_time, reward_amount,
     window, window_months)
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, utility, with_transaction
 from . import test_billing as billing
 from . import test_module as base
 
@@ -138,12 +137,14 @@ def pay(invoice, date):
     Line.reconcile(list(invoice.lines_to_pay) + [payment])
 
 
-class RewardTestCase(_DBTestCase):
+@pinned()
+class RewardTestCase(UtilityTestCase):
     "Rewards granted to on-time payers and shown on the next bill"
-    module = 'water_utility'
     maxDiff = None
+    arabic = True
 
-    def setup_rewards(self):
+    @classmethod
+    def setUpDatabase(cls):
         """Subscriptions billed July to September: three paid every bill
         on time, one left September unpaid, one paid July late, one was
         connected in August; rewards of 10 % over 3 months"""
@@ -153,54 +154,67 @@ class RewardTestCase(_DBTestCase):
         Template = pool.get('product.template')
         Category = pool.get('product.category')
         Uom = pool.get('product.uom')
-        company, area, route, _, domestic = base.create_utility()
-        self.company = company
-        with set_company(company):
-            revenue, term = billing.setup_accounting(company)
-            products = billing.create_products(revenue)
-            tariff = billing.create_tariff(products)
-            unit, = Uom.search([('symbol', '=', 'u')])
-            category, = Category.create([{
-                        'name': "rewards", 'accounting': True,
-                        'account_revenue': revenue.id,
-                        }])
-            template, = Template.create([{
-                        'name': "On-time reward", 'type': 'service',
-                        'default_uom': unit.id,
-                        'account_category': category.id,
-                        'products': [('create', [{}])],
-                        }])
-            self.product, = template.products
-            configuration = Configuration(1)
-            configuration.tariff = tariff
-            configuration.bill_payment_term = term
-            configuration.billing_start = billing.MONTH
-            configuration.reward_enabled = True
-            configuration.reward_months = 3
-            configuration.reward_kind = PERCENTAGE
-            configuration.reward_percentage = Decimal('0.1')
-            configuration.reward_product = self.product
-            configuration.save()
-            on_time = billing.connect(area, route, domestic, 3)
-            unpaid, = billing.connect(area, route, domestic, 1, start=5)
-            late, = billing.connect(area, route, domestic, 1, start=10)
-            young, = billing.connect(area, route, domestic, 1, start=20,
-                date=dt.date(2026, 8, 1))
-            for month in [JULY, AUGUST, SEPTEMBER]:
-                subscriptions = on_time + [unpaid, late] + (
-                    [young] if month >= AUGUST else [])
-                bills = billing.create_bills(
-                    subscriptions, products, month=month)
-                Bill.post(bills, invoice_date=add_months(month, 1))
-                for bill in Bill.browse(bills):
-                    if bill.subscription == unpaid and month == SEPTEMBER:
-                        continue
-                    # due a month after the bill; July of 'late' paid
-                    # five days after
-                    paid = bill.due_date - dt.timedelta(days=3)
-                    if bill.subscription == late and month == JULY:
-                        paid = bill.due_date + dt.timedelta(days=5)
-                    pay(bill.invoice, paid)
+        u = utility()
+        area, route, domestic = u.area, u.route, u.domestic
+        revenue, term, products = u.revenue, u.term, u.products
+        tariff = billing.create_tariff(products)
+        unit, = Uom.search([('symbol', '=', 'u')])
+        category, = Category.create([{
+                    'name': "rewards", 'accounting': True,
+                    'account_revenue': revenue.id,
+                    }])
+        template, = Template.create([{
+                    'name': "On-time reward", 'type': 'service',
+                    'default_uom': unit.id,
+                    'account_category': category.id,
+                    'products': [('create', [{}])],
+                    }])
+        product, = template.products
+        configuration = Configuration(1)
+        configuration.tariff = tariff
+        configuration.bill_payment_term = term
+        configuration.billing_start = billing.MONTH
+        configuration.reward_enabled = True
+        configuration.reward_months = 3
+        configuration.reward_kind = PERCENTAGE
+        configuration.reward_percentage = Decimal('0.1')
+        configuration.reward_product = product
+        configuration.save()
+        on_time = billing.connect(area, route, domestic, 3)
+        unpaid, = billing.connect(area, route, domestic, 1, start=5)
+        late, = billing.connect(area, route, domestic, 1, start=10)
+        young, = billing.connect(area, route, domestic, 1, start=20,
+            date=dt.date(2026, 8, 1))
+        for month in [JULY, AUGUST, SEPTEMBER]:
+            subscriptions = on_time + [unpaid, late] + (
+                [young] if month >= AUGUST else [])
+            bills = billing.create_bills(
+                subscriptions, products, month=month)
+            Bill.post(bills, invoice_date=add_months(month, 1))
+            for bill in Bill.browse(bills):
+                if bill.subscription == unpaid and month == SEPTEMBER:
+                    continue
+                # due a month after the bill; July of 'late' paid
+                # five days after
+                paid = bill.due_date - dt.timedelta(days=3)
+                if bill.subscription == late and month == JULY:
+                    paid = bill.due_date + dt.timedelta(days=5)
+                pay(bill.invoice, paid)
+        cls.product_id = product.id
+        cls.subscription_ids = [
+            s.id for s in on_time + [late, young, unpaid]]
+
+    def setup_rewards(self):
+        "The subscriptions of setUpDatabase: on time, late, young, unpaid"
+        pool = Pool()
+        Subscription = pool.get('water.subscription')
+        Product = pool.get('product.product')
+        self.company = utility().company
+        # the product's accounts are the company's
+        with Transaction().set_context(company=self.company.id):
+            self.product = Product(self.product_id)
+        *on_time, late, young, unpaid = Subscription.browse(
+            self.subscription_ids)
         return on_time, late, young, unpaid
 
     @with_transaction()
@@ -320,7 +334,6 @@ class RewardTestCase(_DBTestCase):
         """A fixed credit above the bill's charges takes only the charges;
         the line reads in Arabic"""
         pool = Pool()
-        Translation = pool.get('ir.translation')
         Line = pool.get('water.bill.line')
         Reward = pool.get('water.reward')
         Bill = pool.get('water.bill')
@@ -338,8 +351,7 @@ class RewardTestCase(_DBTestCase):
                 billing.MONTH, self.company, [subscription.id])
             self.assertEqual(bill.lines[-1].amount, Decimal('-188.00'))
             self.assertEqual(bill.amount, Decimal(0))
-            Translation.translation_import('ar', 'water_utility',
-                [str(base.MODULE / 'locale' / 'ar.po')])
+            # the class's database holds the Arabic translation
             with Transaction().set_context(language='ar'):
                 line = Line(bill.lines[-1].id)
                 self.assertEqual(line.description, "مكافأة الالتزام بالسداد")

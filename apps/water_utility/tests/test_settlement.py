@@ -8,10 +8,9 @@ from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, with_transaction
 from . import test_billing as billing
 from . import test_module as base
 from . import test_payment
@@ -33,9 +32,9 @@ def receivable_balance(subscription):
                     ])), Decimal(0))
 
 
-class SettlementTestCase(_DBTestCase):
+@pinned()
+class SettlementTestCase(UtilityTestCase):
     "Test the settlements of the Water Utility module"
-    module = 'water_utility'
 
     setup_bills = test_payment.PaymentTestCase.setup_bills
     take = test_payment.PaymentTestCase.take

@@ -10,11 +10,10 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from .. import opinion
-from .database import with_transaction
+from .database import UtilityTestCase, utility, with_transaction
 from . import test_module as base
 
 scores = st.lists(st.integers(opinion.LOWEST, opinion.HIGHEST))
@@ -100,14 +99,15 @@ class OpinionTestCase(unittest.TestCase):
         self.assertIsNone(error(opinion.TEXT, "المياه تصل ليلاً فقط"))
 
 
-class SurveyTestCase(_DBTestCase):
+class SurveyTestCase(UtilityTestCase):
     "Test the surveys of the Water Utility module"
-    module = 'water_utility'
 
     def setup_utility(self):
         pool = Pool()
         Type = pool.get('water.request.type')
-        company, area, route, other_route, domestic = base.create_utility()
+        u = utility()
+        company, area, route, other_route, domestic = (
+            u.company, u.area, u.route, u.other_route, u.domestic)
         self.company = company
         self.area, self.route = area, route
         self.other_area, self.other_route = other_route.area, other_route

@@ -10,11 +10,10 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from .. import violation_rule as rule
-from .database import with_transaction
+from .database import UtilityTestCase, pinned, utility, with_transaction
 from . import test_billing as billing
 from . import test_module as base
 
@@ -103,35 +102,37 @@ class ViolationRuleTestCase(unittest.TestCase):
             <= Decimal('0.005'), True)
 
 
-class ViolationTestCase(_DBTestCase):
+@pinned()
+class ViolationTestCase(UtilityTestCase):
     "Violations of the Water Utility module"
-    module = 'water_utility'
 
-    def setup_utility(self):
+    @classmethod
+    def setUpDatabase(cls):
+        "The tariff, the penalty product and the penalties"
         pool = Pool()
         Configuration = pool.get('water.configuration')
         Penalty = pool.get('water.violation.penalty')
-        company, area, route, _, domestic = base.create_utility()
-        self.company, self.area = company, area
-        with set_company(company):
-            revenue, term = billing.setup_accounting(company)
-            self.products = products = billing.create_products(revenue)
-            tariff = billing.create_tariff(products)
-            configuration = Configuration(1)
-            configuration.tariff = tariff
-            configuration.bill_payment_term = term
-            configuration.violation_penalty_product = products['meter']
-            configuration.save()
-            Penalty.create([{
-                        'type': 'illegal_connection',
-                        'fixed_amount': Decimal(500),
-                        'percentage': Decimal(0),
-                        }, {
-                        'type': 'bypass',
-                        'fixed_amount': Decimal(0),
-                        'percentage': Decimal(20),
-                        }])
-        return company, area, route, domestic
+        u = utility()
+        tariff = billing.create_tariff(u.products)
+        configuration = Configuration(1)
+        configuration.tariff = tariff
+        configuration.bill_payment_term = u.term
+        configuration.violation_penalty_product = u.products['meter']
+        configuration.save()
+        Penalty.create([{
+                    'type': 'illegal_connection',
+                    'fixed_amount': Decimal(500),
+                    'percentage': Decimal(0),
+                    }, {
+                    'type': 'bypass',
+                    'fixed_amount': Decimal(0),
+                    'percentage': Decimal(20),
+                    }])
+
+    def setup_utility(self):
+        u = utility()
+        self.company, self.area, self.products = u.company, u.area, u.products
+        return u.company, u.area, u.route, u.domestic
 
     def create_violation(self, **values):
         pool = Pool()

@@ -1,16 +1,68 @@
 # This file is part of the water_utility module.  See README.rst.
 "Helpers for the scenarios, in the manner of account/tests/tools.py"
 import datetime as dt
-
 from decimal import Decimal
+from functools import partial
+
+import time_machine
 
 from proteus import Model, Wizard
+from proteus import config as pconfig
 
-__all__ = ['create_area', 'create_role_user', 'get_category',
+__all__ = ['activate_modules', 'pin_clock', 'create_area',
+    'create_role_user', 'get_category',
     'create_connected_subscription', 'setup_accounting',
     'create_revenue_account', 'create_service', 'add_component',
     'setup_flat_tariff', 'bill_month', 'copy_account',
     'create_statement_journal', 'create_desk']
+
+_travels = []
+
+
+def activate_modules(modules, *setup):
+    """Activate the modules and run the setup functions (create_company …)
+    on a new database, as trytond's activate_modules does, keeping a copy
+    in the cache of test databases; when the copy is missing, start from
+    the cached database of the modules (the unit tests make it) instead of
+    installing them again"""
+    from trytond.tests.test_tryton import (
+        activate_module, backup_db_cache, drop_db, restore_db_cache)
+    if isinstance(modules, str):
+        modules = [modules]
+
+    def name(func):
+        if isinstance(func, partial):
+            return (f'{func.func.__qualname__}'
+                f'(*{func.args}, **{func.keywords})')
+        return func.__qualname__
+    cache_name = '-'.join(sorted(modules))
+    if setup:
+        cache_name += '--' + '|'.join(name(f) for f in setup)
+    if not restore_db_cache(cache_name):
+        drop_db()
+        activate_module(modules)
+        config = pconfig.set_trytond()
+        for func in setup:
+            func(config=config)
+        backup_db_cache(cache_name)
+    return pconfig.set_trytond()
+
+
+def pin_clock(moment):
+    """Start the clock of the scenario at moment (naive, UTC), ticking from
+    there: a scenario of a fixed calendar reads the same whatever day it
+    runs.  The clock is the real one again after the scenario
+    (unpin_clock)."""
+    traveller = time_machine.travel(
+        moment.replace(tzinfo=dt.timezone.utc), tick=True)
+    traveller.start()
+    _travels.append(traveller)
+
+
+def unpin_clock():
+    "Stop the clocks pin_clock started"
+    while _travels:
+        _travels.pop().stop()
 
 ROLES = {
     'admin': "Water Customer Services Manager",
