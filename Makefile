@@ -41,11 +41,13 @@ PG_DEFAULT_URI := postgresql://postgres@127.0.0.1:5432/
 # make test uses TRYTOND_DATABASE__URI for PostgreSQL when it names a PostgreSQL server
 TEST_PG_URI := $(if $(filter postgresql://% postgres://%,$(TRYTOND_DATABASE__URI)),$(TRYTOND_DATABASE__URI),$(PG_DEFAULT_URI))
 REQUIRE_POSTGRESQL ?= 0
-# Template databases of the tests are cached (trytond's DB_CACHE) under this folder,
-# in a sub-folder named by a hash of the module sources and of the installed packages.
+# The databases the tests start from are cached (trytond's DB_CACHE), keyed by a hash of
+# the module's sources and of the installed packages: on SQLite as files under
+# TEST_CACHE_ROOT, on PostgreSQL as template databases named wtest-<key>-… (a copy takes a
+# third of a second, a pg_restore five), with the browser tests' demo of the day.
 # TEST_CACHE=0 disables it.
 TEST_CACHE ?= 1
-TEST_CACHE_ROOT := $(VENV)/cache/test-db
+TEST_CACHE_ROOT ?= $(VENV)/cache/test-db
 export TEST_NETWORK ?= 0
 
 INSTALLED := $(VENV)/.installed
@@ -59,13 +61,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # the environment: TRYTOND_* variables apply only to keys the configuration file leaves unset.
 export TRYTOND_DATABASE__PATH := $(CURDIR)/sites
 
-.PHONY: help install system browser web db run demo test e2e clean distclean bench
+.PHONY: help install system browser web db run demo test e2e test-clock clean distclean bench
 
 help:
 	@echo "make run            install, fetch sao $(SAO_VERSION), build sites/$(DB).sqlite (N=$(N)), start on http://127.0.0.1:8000/"
 	@echo "make test           all tests of $(MODULE_NAME) on SQLite and PostgreSQL side by side ($(TEST_PG_URI))"
 	@echo "make demo N=5000    rebuild the demo database with N subscriptions"
-	@echo "make e2e            the portal in headless Chromium against the demo server (also part of make test)"
+	@echo "make e2e            the portal in headless Chromium on a demo of its own (also part of make test)"
+	@echo "make test-clock     make test with the clock shifted to a year-end, a Friday evening, … (CLOCKS=year-end …)"
 	@echo "make install | web | db | bench | clean | distclean"
 
 # --- Python stack ---------------------------------------------------------------------------
@@ -198,23 +201,27 @@ run: install web db
 # --- Tests ----------------------------------------------------------------------------------
 
 # The portal as a subscriber uses it, in Debian's headless chromium on a phone viewport,
-# against make run's server and database (built when missing; the tests start the server
-# when nothing answers on 127.0.0.1:8000). Screenshots go to screenshots/portal/.
+# against a demo of its own (30 subscriptions in a temporary folder, served on a free
+# port; E2E_CACHE keeps the demo of the day). PORTAL_URL=http://127.0.0.1:8000 make e2e
+# runs them against make run's server instead. Screenshots go to screenshots/portal/.
 e2e: $(INSTALLED) system browser
-	@$(MAKE) --no-print-directory db
 	$(PY) -m unittest discover -v -s $(MODULE)/tests/e2e -t $(MODULE)/tests/e2e
 
-# Prints "<backend>: Ran N tests, <unittest summary>" and totals the logs given as arguments.
+# Prints "<part>: Ran N tests, <unittest summary> in <s> s" for the logs given as arguments
+# (each beside its <part>.time) and the totals.
 define TEST_SUMMARY_PY
 import re, sys
+from pathlib import Path
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
-    backend = path.rsplit('/', 1)[-1].split('.')[0]
+    part = path.rsplit('/', 1)[-1].split('.')[0]
     text = open(path, errors='replace').read()
+    seconds = Path(path).with_suffix('.time')
+    took = f' in {seconds.read_text().strip()} s' if seconds.exists() else ''
     ran = re.findall(r'^Ran (\d+) tests? in', text, re.M)
     result = re.findall(r'^(OK|FAILED)\b(.*)$$', text, re.M)
     if not ran or not result:
-        print(f'{backend}: no unittest summary (the run crashed)')
+        print(f'{part}: no unittest summary (the run crashed){took}')
         failed += 1
         continue
     total = int(ran[-1])
@@ -225,9 +232,9 @@ for path in sys.argv[1:]:
     passed += total - bad - skip
     failed += bad
     skipped += skip
-    print(f'{backend}: Ran {total} tests, {status}{details}')
+    print(f'{part}: Ran {total} tests, {status}{details}{took}')
     if total == 0:
-        print(f'{backend}: no test ran')
+        print(f'{part}: no test ran')
         failed += 1
 print(f'{passed} passed, {failed} failed, {skipped} skipped')
 endef
@@ -253,6 +260,23 @@ sys.exit(0 if found else 1)
 endef
 export PG_HAS_DB_PY
 
+# Drop the template databases of the tests (wtest-<key>-…) of another key than argv[2]
+# on the server argv[1]: those of older sources. One in use is left.
+define PG_DROP_STALE_PY
+import sys, psycopg
+from psycopg import sql
+with psycopg.connect(sys.argv[1], dbname='postgres', connect_timeout=3, autocommit=True) as c:
+    names = [n for n, in c.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'wtest-%'")
+        if not n.startswith(f'wtest-{sys.argv[2]}-')]
+    for name in names:
+        try:
+            c.execute(sql.SQL('DROP DATABASE {}').format(sql.Identifier(name)))
+        except psycopg.Error:
+            pass
+endef
+export PG_DROP_STALE_PY
+
 # Drop the database argv[2] of the server argv[1] if it exists.
 define PG_DROP_PY
 import sys, psycopg
@@ -262,36 +286,35 @@ with psycopg.connect(sys.argv[1], dbname='postgres', connect_timeout=3, autocomm
 endef
 export PG_DROP_PY
 
-# The attachments the tests store (photos) go to the log folder, removed at the end, not
-# to sites/.
-# The two backends run side by side (the machines have 2 cores: make test takes the time
-# of the longer one); each log is printed whole when both are done.
-test: $(INSTALLED) system
-	@logs=$$(mktemp -d); status=0; \
-	cache_sqlite=; cache_pg=; \
+# make test runs four parts on the machine's two cores, each timed in the summary:
+#   - the database tests (unit tests and scenarios) on SQLite in memory, then the pure
+#     tests (the rules and their properties, without a database: once, not per backend),
+#     then the portal in a browser (make e2e);
+#   - side by side, the database tests on PostgreSQL ($(TEST_PG_URI)).
+# Each log is printed whole when all are done. The attachments the tests store (photos)
+# go to the log folder, removed at the end, not to sites/.
+TEST_RUN := $(PY) tools/run_tests.py
+test: $(INSTALLED) system browser
+	@logs=$$(mktemp -d); status=0; started=$$(date +%s); \
+	part() { local name=$$1; shift; local begin=$$(date +%s); \
+		"$$@" > $$logs/$$name.log 2>&1 || echo fail > $$logs/$$name.failed; \
+		echo $$(( $$(date +%s) - begin )) > $$logs/$$name.time; }; \
+	key=$$( { cat $(INSTALLED); \
+		find -L $(MODULE) -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' \
+			-o -name '*.po' \) -not -path '*/__pycache__/*' -not -path '*/tests/*' \
+			-print0 | sort -z | xargs -0 sha1sum; } | sha1sum | cut -c1-12); \
+	cache_sqlite=; cache_pg=; cache_e2e=; \
 	if [ "$(TEST_CACHE)" = 1 ]; then \
-		key=$$( { cat $(INSTALLED); \
-			find -L $(MODULE) -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' \
-				-o -name '*.po' \) -not -path '*/__pycache__/*' -not -path '*/tests/*' \
-				-print0 | sort -z | xargs -0 sha1sum; } | sha1sum | cut -c1-16); \
 		mkdir -p $(TEST_CACHE_ROOT); \
 		find $(TEST_CACHE_ROOT) -mindepth 1 -maxdepth 1 ! -name "$$key" -exec rm -rf {} +; \
-		cache_sqlite="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/sqlite"; \
-		cache_pg="$(CURDIR)/$(TEST_CACHE_ROOT)/$$key/postgresql"; \
+		cache_sqlite="$(abspath $(TEST_CACHE_ROOT))/$$key/sqlite"; \
+		cache_e2e="$(abspath $(TEST_CACHE_ROOT))/$$key/e2e"; \
+		cache_pg='$(patsubst %/,%,$(TEST_PG_URI))'; \
 	fi; \
-	echo "=== SQLite (in memory), then the portal in a browser (e2e), and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
-	( env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
-		DB_NAME=':memory:' DB_CACHE="$$cache_sqlite" TRYTOND_DATABASE__PATH=$$logs/files \
-		$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/sqlite.log 2>&1 \
-		|| echo fail > $$logs/sqlite.failed; \
-		$(MAKE) --no-print-directory e2e > $$logs/e2e.log 2>&1 \
-		|| echo fail > $$logs/e2e.failed ) & sqlite_pid=$$!; \
+	pg=0; \
 	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_PG_URI)'; then \
-		dbname=test_water_$$$$; \
-		env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI='$(TEST_PG_URI)' TRYTOND_DATABASE__URI='$(TEST_PG_URI)' \
-			DB_NAME=$$dbname DB_CACHE="$$cache_pg" TRYTOND_DATABASE__PATH=$$logs/files \
-			$(PY) -m unittest discover -s $(TEST_PACKAGE) > $$logs/postgresql.log 2>&1 || status=1; \
-		$(PY) -c "$$PG_DROP_PY" '$(TEST_PG_URI)' $$dbname || true; \
+		pg=1; \
+		if [ -n "$$cache_pg" ]; then $(PY) -c "$$PG_DROP_STALE_PY" '$(TEST_PG_URI)' $$key || true; fi; \
 	elif [ "$(REQUIRE_POSTGRESQL)" = 1 ]; then \
 		echo "ERROR: PostgreSQL is not reachable at $(TEST_PG_URI) and REQUIRE_POSTGRESQL=1." >&2; \
 		echo "       Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) or set TRYTOND_DATABASE__URI." >&2; \
@@ -300,19 +323,53 @@ test: $(INSTALLED) system
 		echo "WARNING: PostgreSQL is not reachable at $(TEST_PG_URI): PostgreSQL tests SKIPPED."; \
 		echo "         (set TRYTOND_DATABASE__URI to use another server; REQUIRE_POSTGRESQL=1 makes this an error)"; \
 	fi; \
-	wait $$sqlite_pid; \
-	if [ -f $$logs/sqlite.failed ] || [ -f $$logs/e2e.failed ]; then status=1; fi; \
-	for b in sqlite postgresql e2e; do \
-		if [ -f $$logs/$$b.log ]; then echo; echo "=== $$b ==="; cat $$logs/$$b.log; fi; \
-	done; \
+	echo "=== SQLite (in memory), the pure tests and the portal in a browser (e2e), and PostgreSQL ($(TEST_PG_URI)), side by side ==="; \
+	sqlite_env="env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI=sqlite:// TRYTOND_DATABASE__URI=sqlite:// \
+		DB_NAME=:memory: DB_CACHE=$$cache_sqlite TRYTOND_DATABASE__PATH=$$logs/files"; \
+	( part sqlite $$sqlite_env $(TEST_RUN) --kind db; \
+		part pure $$sqlite_env $(TEST_RUN) --kind pure; \
+		part e2e env E2E_CACHE=$$cache_e2e $(MAKE) --no-print-directory e2e ) & lane=$$!; \
+	if [ $$pg = 1 ]; then \
+		dbname=test_water_$$$$; \
+		part postgresql env -u TRYTOND_CONFIG TRYTOND_DATABASE_URI='$(TEST_PG_URI)' \
+			TRYTOND_DATABASE__URI='$(TEST_PG_URI)' DB_NAME=$$dbname DB_CACHE=$$cache_pg \
+			DB_CACHE_KEY=$$key TRYTOND_DATABASE__PATH=$$logs/files $(TEST_RUN) --kind db; \
+		$(PY) -c "$$PG_DROP_PY" '$(TEST_PG_URI)' $$dbname || true; \
+	fi; \
+	wait $$lane; \
+	if ls $$logs/*.failed >/dev/null 2>&1; then status=1; fi; \
+	parts=$$(for b in sqlite postgresql pure e2e; do \
+		if [ -f $$logs/$$b.log ]; then echo $$logs/$$b.log; fi; done); \
+	for log in $$parts; do echo; echo "=== $$(basename $$log .log) ==="; cat $$log; done; \
 	echo; \
 	echo "=== Summary ==="; \
-	$(PY) -c "$$TEST_SUMMARY_PY" $$(for b in sqlite postgresql e2e; do \
-		if [ -f $$logs/$$b.log ]; then echo $$logs/$$b.log; fi; done) > $$logs/summary || status=1; \
+	$(PY) -c "$$TEST_SUMMARY_PY" $$parts > $$logs/summary || status=1; \
 	if grep -q '^0 passed' $$logs/summary || ! grep -q ' 0 failed' $$logs/summary; then status=1; fi; \
 	cat $$logs/summary; \
+	echo "make test took $$(( $$(date +%s) - started )) s"; \
 	rm -rf $$logs; \
 	exit $$status
+
+# make test again with the clock of every process shifted by Debian's libfaketime to a
+# year-end, a Friday evening, a Gaza midnight before UTC's and a year ahead (CLOCKS=…
+# for some of them): a test must pass on any day at any hour. About a quarter of an hour
+# each, with caches of their own; not part of make test.
+CLOCKS ?=
+test-clock: $(INSTALLED) system browser
+	@if ! ldconfig -p 2>/dev/null | grep -q libfaketime \
+			&& ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's faketime"; \
+			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
+				faketime >/dev/null \
+				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
+					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
+					--no-install-recommends faketime >/dev/null; }; \
+		else \
+			echo "ERROR: libfaketime is missing (sudo apt-get install faketime)" >&2; exit 1; \
+		fi; \
+	fi
+	$(PY) tools/test_clock.py --make '$(MAKE)' $(CLOCKS)
 
 # --- Benchmarks -----------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 try:
     from . import demo_billing
@@ -117,6 +118,13 @@ class Clock:
     @property
     def total(self):
         return time.monotonic() - self.start
+
+
+def local_today():
+    """Today in the utility's time zone, as the module's ir.date gives it:
+    between 22:00 and midnight UTC Gaza is already at tomorrow, and the
+    demo's dates must agree with the invoices the module dates"""
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def write_private(path, text):
@@ -413,7 +421,7 @@ def setup_company(settings, clock):
         clock.note("chart of accounts created (account_template_root_en)")
 
     FiscalYear = Model.get('account.fiscalyear')
-    today = dt.date.today()
+    today = local_today()
     # the months read and billed by the demo may begin the year before
     first = demo_billing.add_months(today.replace(day=1), -DEMO_MONTHS)
     for year in sorted({first.year, today.year}):
@@ -1261,16 +1269,17 @@ def summary(settings, admin, company):
 
 # --- logins file -----------------------------------------------------------
 
-def write_logins(database, rows):
-    """Write the logins of database into sites/logins.txt (mode 600)
+def write_logins(database, rows, path=LOGINS_FILE):
+    """Write the logins of database into path, sites/logins.txt by default
+    (mode 600)
 
     The file holds one block per database; the block of this database is
     replaced, the others are kept.
     """
     header = f'# database: {database}'
     blocks, current = [], None
-    if LOGINS_FILE.exists():
-        for line in LOGINS_FILE.read_text(encoding='utf-8').splitlines():
+    if path.exists():
+        for line in path.read_text(encoding='utf-8').splitlines():
             if line.startswith('# database: '):
                 current = [line]
                 blocks.append(current)
@@ -1286,7 +1295,7 @@ def write_logins(database, rows):
         for login, role, password in rows]
     blocks.append(block + [''])
     text = '\n'.join(line for b in blocks for line in b).rstrip('\n') + '\n'
-    write_private(LOGINS_FILE, text)
+    write_private(path, text)
     return '\n'.join(block)
 
 
@@ -1324,6 +1333,8 @@ def parse_args(argv=None):
     # 500 -> 44 s).
     parser.add_argument('--batch', type=int, default=100,
         help="subscriptions per transaction (default 100)")
+    parser.add_argument('--logins', type=Path, default=LOGINS_FILE,
+        help="file of the demo logins (default sites/logins.txt)")
     parser.add_argument('--no-payments', dest='payments',
         action='store_false',
         help="post the bills without paying them at the cash desk (the "
@@ -1354,7 +1365,7 @@ def build(args, config_file, workdir):
     logging.basicConfig(level=logging.WARNING,
         format='%(levelname)s %(name)s: %(message)s')
     clock = Clock()
-    today = dt.date.today()
+    today = local_today()
     settings = load_settings(args.database, config_file, workdir)
     where = (str(settings.sqlite_file) if settings.backend == 'sqlite'
         else f"{hide_password(settings.uri)} database {args.database}")
@@ -1418,7 +1429,8 @@ def build(args, config_file, workdir):
     counts = summary(settings, admin, company)
     admin_row = ('admin', 'administrator',
         password if source != 'env' else '(TRYTON_ADMIN_PASSWORD)')
-    block = write_logins(args.database, [admin_row] + logins + portal_rows)
+    block = write_logins(
+        args.database, [admin_row] + logins + portal_rows, args.logins)
     clock.note(f"areas {counts['areas']}, routes {counts['routes']}, "
         f"parties {counts['parties']}")
     clock.note("subscriptions " + ', '.join(
@@ -1433,7 +1445,7 @@ def build(args, config_file, workdir):
     print(f"  {clock.total:7.1f} s  total")
     print(f"\nTryton water utility: {URL}")
     print(f"Database: {args.database}")
-    print(f"Logins (also in {LOGINS_FILE}):")
+    print(f"Logins (also in {args.logins}):")
     print(block)
     return 0
 

@@ -1,21 +1,29 @@
 # This file is part of the water_utility module.  See README.rst.
 """The subscriber portal in a browser, as a subscriber uses it on a phone
 
-Run by `make e2e` (and by `make test`) against the demo server of `make run`
-(http://127.0.0.1:8000/, database water): when nothing answers there, the
-tests start `trytond -c config/trytond.conf -d water` themselves and stop it
-after.  Headless Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM),
-driven by Playwright; the screenshots of every step are kept in
-screenshots/portal/ (not committed).
+Run by `make e2e` (and by `make test`) against a demo of its own: 30
+subscriptions built by tools/demo.py into a temporary folder (or copied
+from E2E_CACHE, where make test keeps the demo of the day), served by
+trytond on a free port, both removed after.  With PORTAL_URL (and
+PORTAL_DATABASE, default water) the tests run against that server instead,
+for instance make run's: `PORTAL_URL=http://127.0.0.1:8000 make e2e`; when
+nothing answers there, they start `trytond -c config/trytond.conf` on
+make run's database themselves and stop it after.  Headless Chromium is
+Debian's (/usr/bin/chromium, or $CHROMIUM), driven by Playwright; the
+screenshots of every step are kept in screenshots/portal/ (not committed).
 
 Not in the module's unittest discovery (this folder is not a package): these
-tests need the demo database and a server.
+tests need a demo database and a server.
 """
 import io
 import os
 import re
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -24,22 +32,28 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[4]
-SERVER = os.environ.get('PORTAL_URL', 'http://127.0.0.1:8000')
-DATABASE = os.environ.get('PORTAL_DATABASE', 'water')
-PORTAL = f'{SERVER}/{DATABASE}/portal/'
+sys.path.insert(0, str(ROOT / 'tools'))
+import demo  # noqa: E402
+
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 SHOTS = ROOT / 'screenshots' / 'portal'
 DEMO_EMAIL = 'subscriber@example.com'
+DEMO_SUBSCRIPTIONS = 30
 PHONE = {
     'viewport': {'width': 390, 'height': 844},
     'is_mobile': True,
     'has_touch': True,
     'locale': 'ar',
     }
+SERVER = os.environ.get('PORTAL_URL', '').rstrip('/')
+DATABASE = os.environ.get('PORTAL_DATABASE', 'water' if SERVER else 'e2e')
+PORTAL = None
+LOGINS = ROOT / 'sites' / 'logins.txt'
 _server = None
+_workdir = None
 
 
-def answering(url=PORTAL + 'login'):
+def answering(url):
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return response.status == 200
@@ -47,16 +61,73 @@ def answering(url=PORTAL + 'login'):
         return False
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def own_demo(workdir):
+    """Build the demo into workdir, or copy the one of the day from
+    E2E_CACHE (made by an earlier run: the demo depends on the date)"""
+    files = [f'{DATABASE}.sqlite', 'logins.txt']
+    cache = os.environ.get('E2E_CACHE')
+    day = demo.local_today().isoformat()
+    if cache:
+        cached = Path(cache) / day
+        if all((cached / f).exists() for f in files):
+            for f in files:
+                shutil.copy2(cached / f, workdir / f)
+            return
+    env = dict(os.environ,
+        TRYTOND_DATABASE__URI='sqlite://',
+        TRYTOND_DATABASE__PATH=str(workdir),
+        TRYTON_ADMIN_PASSWORD=secrets.token_urlsafe(12),
+        TRYTON_DEMO_PASSWORD=secrets.token_urlsafe(12))
+    log = workdir / 'demo.log'
+    with log.open('w') as output:
+        built = subprocess.run([sys.executable, str(ROOT / 'tools' / 'demo.py'),
+                '--database', DATABASE,
+                '--subscriptions', str(DEMO_SUBSCRIPTIONS),
+                '--config', str(ROOT / 'config' / 'trytond.conf'),
+                '--logins', str(workdir / 'logins.txt')],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    if built.returncode:
+        raise RuntimeError(
+            f"the demo of the browser tests failed:\n{log.read_text()}")
+    if cache:
+        shutil.rmtree(cache, ignore_errors=True)
+        cached.mkdir(parents=True)
+        for f in files:
+            shutil.copy2(workdir / f, cached / f)
+
+
 def setUpModule():
-    global _server
-    if answering():
+    global _server, _workdir, PORTAL, LOGINS
+    configs = [str(ROOT / 'config' / 'trytond.conf')]
+    env = dict(os.environ)
+    if SERVER:
+        server = SERVER
+    else:
+        _workdir = Path(tempfile.mkdtemp(prefix='water-e2e-'))
+        own_demo(_workdir)
+        LOGINS = _workdir / 'logins.txt'
+        server = f'http://127.0.0.1:{free_port()}'
+        config = _workdir / 'e2e.conf'
+        config.write_text(f'[web]\nlisten = {server[len("http://"):]}\n')
+        configs.append(str(config))
+        env.update(TRYTOND_DATABASE__URI='sqlite://',
+            TRYTOND_DATABASE__PATH=str(_workdir))
+    PORTAL = f'{server}/{DATABASE}/portal/'
+    if answering(PORTAL + 'login'):
         return
     _server = subprocess.Popen(
-        [str(ROOT / '.venv' / 'bin' / 'trytond'), '-c',
-            str(ROOT / 'config' / 'trytond.conf'), '-d', DATABASE],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(ROOT / '.venv' / 'bin' / 'trytond'), '-c', *configs,
+            '-d', DATABASE],
+        cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(120):
-        if answering():
+        if answering(PORTAL + 'login'):
             return
         if _server.poll() is not None:
             break
@@ -66,20 +137,21 @@ def setUpModule():
 
 
 def tearDownModule():
-    global _server
+    global _server, _workdir
     if _server:
         _server.terminate()
         _server.wait(timeout=30)
         _server = None
+    if _workdir:
+        shutil.rmtree(_workdir, ignore_errors=True)
+        _workdir = None
 
 
 def demo_password():
-    "The demo subscriber's password, from sites/logins.txt"
-    sys.path.insert(0, str(ROOT / 'tools'))
-    from demo import read_logins
-    logins = read_logins(DATABASE, ROOT / 'sites' / 'logins.txt')
+    "The demo subscriber's password, from the demo's logins"
+    logins = demo.read_logins(DATABASE, LOGINS)
     if DEMO_EMAIL not in logins:
-        raise unittest.SkipTest(f"no {DEMO_EMAIL} in sites/logins.txt")
+        raise unittest.SkipTest(f"no {DEMO_EMAIL} in {LOGINS}")
     return logins[DEMO_EMAIL][1]
 
 
@@ -99,8 +171,12 @@ class PortalBrowserTestCase(unittest.TestCase):
     def setUpClass(cls):
         SHOTS.mkdir(parents=True, exist_ok=True)
         cls.playwright = sync_playwright().start()
+        # the browser keeps the real clock: a clock shifted by libfaketime
+        # (make test-clock) is the server's
+        env = {k: v for k, v in os.environ.items()
+            if k not in {'LD_PRELOAD', 'FAKETIME'}}
         cls.browser = cls.playwright.chromium.launch(
-            executable_path=CHROMIUM)
+            executable_path=CHROMIUM, env=env)
 
     @classmethod
     def tearDownClass(cls):
