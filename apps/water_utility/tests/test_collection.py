@@ -18,8 +18,8 @@ from trytond.transaction import Transaction
 from .. import report_html
 from ..collection import WATER_ACTIONS, climb, overdue_amount
 from ..exceptions import CollectionError
-# the modules, not their names: a TestCase imported here would run twice
 from .database import UtilityTestCase, pinned, utility, with_transaction
+# the modules, not their names: a TestCase imported here would run twice
 from . import test_billing as billing
 from . import test_module as base
 from . import test_payment as payment
