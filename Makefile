@@ -192,7 +192,7 @@ endif
 
 run: install web db
 	@echo
-	@echo "Tryton water utility: http://127.0.0.1:8000/"
+	@echo "Tryton water utility: http://127.0.0.1:8000/#$(DB)"
 	@echo "Database: $(DB) ($(BACKEND))"
 	@if [ -f sites/logins.txt ]; then echo "Logins:"; cat sites/logins.txt; fi
 	@echo

@@ -197,6 +197,20 @@ class WebUser(metaclass=PoolMeta):
         "Water Subscriptions",
         help="The subscriptions the subscriber proved on the portal.")
 
+    @classmethod
+    def set_password(cls, users, name, value):
+        """A new password ends every session of the user: whoever had the
+        old one is signed out"""
+        pool = Pool()
+        Session = pool.get('web.user.session')
+        super().set_password(users, name, value)
+        # 'x' * 10 is web_user's placeholder of the password, sent back
+        # unchanged by a form
+        if value and value != 'x' * 10:
+            Session.delete(Session.search([
+                        ('user', 'in', [u.id for u in users]),
+                        ]))
+
     def portal_subscription(self, subscription_id):
         """Return the subscription of the id when this user holds it, else
         None: the one check of ownership of the portal"""

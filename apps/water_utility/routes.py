@@ -16,6 +16,7 @@ connection.  Every page runs through `portal`, which:
   rolling the transaction back: nothing is half done.
 """
 import datetime as dt
+import hmac
 import logging
 import secrets
 from functools import wraps
@@ -50,6 +51,13 @@ PASSWORD_LENGTH = 8
 # a whole page of the portal; photos have their own limit
 FORM_MAX_SIZE = 64 * 1024
 UPLOAD_MAX_SIZE = tools.PHOTO_MAX_SIZE + FORM_MAX_SIZE
+# the one-time codes a subscription may be sent in a window of attempts
+# ([session] timeout)
+CODES_SENT = 3
+# and all subscriptions together from one network
+CODES_SENT_NETWORK = 10
+# the largest id of a record: the ids are the database's integers
+MAX_ID = 2 ** 31 - 1
 _loader = TemplateLoader(
     str(Path(__file__).parent / 'portal'), auto_reload=False)
 SECURITY_HEADERS = {
@@ -171,7 +179,10 @@ class Page:
     def respond(self, response):
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
-        secure = self.request.scheme == 'https'
+        # behind a proxy that ends TLS the request itself may be http
+        secure = (self.request.scheme == 'https'
+            or urlsplit(config.get('water_portal', 'url') or '').scheme
+            == 'https')
         path = '/%s/portal/' % self.database
         if self.new_browser_secret:
             self.set_cookie(CSRF_COOKIE, self.new_browser_secret)
@@ -213,6 +224,11 @@ def portal(path, methods=('GET',), signed_in=True, max_size=FORM_MAX_SIZE):
             page = Page(request, pool)
             with transaction.set_context(language=page.lang):
                 try:
+                    if any(isinstance(v, int) and not 0 < v <= MAX_ID
+                            for v in kwargs.values()):
+                        # no record has this id (the database would refuse
+                        # to compare an integer of more than its bits)
+                        raise NotFound()
                     if signed_in and not page.user:
                         return page.redirect(page.url('login',
                                 next=urlsplit(request.url).path))
@@ -321,6 +337,17 @@ def _check_attempts(page, key):
         raise RateLimitException()
 
 
+def _count_network(page, prefix):
+    "The attempts of the keys starting with prefix from the request's network"
+    Attempt = page.pool.get('web.user.authenticate.attempt')
+    _, network = Transaction().remote_address()
+    return Attempt.search_count([
+            ('login', 'like', prefix + '%'),
+            ('ip_network', '=', str(network) if network else None),
+            ('create_date', '>=', Attempt.delay()),
+            ])
+
+
 def _prove(page, number, amount):
     """Return the subscription proved by its number and its last bill's
     amount; count the failure (committed: the page is not an error)"""
@@ -369,8 +396,16 @@ def _mail(page, to, key, **variables):
 
 
 def _absolute(page, path, **query):
-    "The address of path on this server, for a link in an e-mail"
-    url = page.request.host_url.rstrip('/') + page.url(*path)
+    """The address of path on the portal, for a link in an e-mail: from the
+    configured address of the portal, never from the request (its Host
+    header is the sender's to choose)"""
+    base = config.get('water_portal', 'url')
+    if not base or urlsplit(base).scheme not in {'http', 'https'}:
+        logger.error("[water_portal] url is not configured: "
+            "the portal cannot send the link of %s", '/'.join(path))
+        raise PortalError('link_impossible',
+            status=HTTPStatus.SERVICE_UNAVAILABLE)
+    url = base.rstrip('/') + page.url(*path)
     if query:
         url += '?' + urlencode(query)
     return url
@@ -421,15 +456,26 @@ def signup_code(page):
     for the subscriber (the counter's records), as proof"""
     Subscription = page.pool.get('water.subscription')
     Code = page.pool.get('water.portal.code')
+    Attempt = page.pool.get('web.user.authenticate.attempt')
     number = _posted(page, 'number')['number']
     _check_attempts(page, 'code:' + number)
+    # each code asked counts, sent or not (committed with the page): a few
+    # e-mails per subscription and per address, not a mail bomb
+    key = 'code-sent:' + number
+    if (Attempt.count(key) >= config.getint(
+                'water_portal', 'max_code', default=CODES_SENT)
+            or _count_network(page, 'code-sent:') >= config.getint(
+                'water_portal', 'max_code_ip_network',
+                default=CODES_SENT_NETWORK)):
+        raise RateLimitException()
+    Attempt.add(key)
     subscriptions = Subscription.search([
             ('number', '=', number), ('state', '=', 'active')], limit=1)
     emails = [m.value for s in subscriptions
         for m in s.party.contact_mechanisms if m.type == 'email' and m.value]
     if not emails:
         # the same answer whether the number exists or not
-        raise PortalError('code_impossible')
+        return error_page(page, PortalError('code_impossible'))
     code = Code.issue(subscriptions[0], emails[0])
     _mail(page, emails[0], 'code', code=code)
     return page.render('signup_code.html', number=number, errors=[],
@@ -481,6 +527,30 @@ def reset(page):
     return page.render('reset.html', form=form, sent=sent)
 
 
+def _reset_password(page, email, token, password):
+    """Set the password of the e-mail's account when token is its valid
+    reset token, used up then.  The wrong tokens are counted and capped per
+    e-mail and per address like the proofs, apart from the sign-ins: a
+    stranger's guesses do not lock the owner out of signing in"""
+    WebUser = page.pool.get('web.user')
+    Attempt = page.pool.get('web.user.authenticate.attempt')
+    email = email.lower()
+    key = 'reset-token:' + email
+    _check_attempts(page, key)
+    users = WebUser.search([('email', '=', email)], limit=1) if email else []
+    user = users[0] if users else None
+    if (user and token and user.reset_password_token
+            and hmac.compare_digest(user.reset_password_token, token)
+            and user.reset_password_token_expire > dt.datetime.now()):
+        user.clear_reset_password_token()
+        user.password = password
+        user.save()
+        Attempt.remove(key)
+        return True
+    Attempt.add(key)
+    return False
+
+
 @portal('/reset/new', methods=('GET', 'POST'), signed_in=False)
 def reset_new(page):
     WebUser = page.pool.get('web.user')
@@ -493,7 +563,7 @@ def reset_new(page):
         password = page.request.form.get('password') or ''
         errors = _password_errors(page, password)
         if not errors:
-            if WebUser.set_password_token(email, token, password):
+            if _reset_password(page, email, token, password):
                 return page.redirect(page.url('login', done='password'))
             errors.append(page._('reset_expired'))
     return page.render('reset_new.html', email=email, token=token,

@@ -1,17 +1,21 @@
 # This file is part of the water_utility module.  See README.rst.
 """The subscriber portal: every page, and every refusal, through HTTP"""
+import configparser
 import datetime as dt
 import io
+import json
 import re
 import unittest
 from decimal import Decimal
+from pathlib import Path
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from trytond import backend
+from trytond import backend, config
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
 from trytond.tests.test_tryton import DB_NAME, Client
@@ -26,6 +30,10 @@ from . import test_billing as billing
 from . import test_module as base
 
 PASSWORD = 'Mayy-2026-water'
+# the portal's address, as configured ([water_portal] url)
+PORTAL_URL = 'https://portal.example.ps'
+# the configuration the repository ships (make run)
+SHIPPED_CONFIG = Path(__file__).resolve().parents[3] / 'config/trytond.conf'
 MONTHS = [dt.date(2026, 9, 1), billing.MONTH]
 
 
@@ -142,6 +150,22 @@ class PortalTestCase(UtilityTestCase):
         sleep = patch('trytond.modules.web_user.user.time.sleep')
         sleep.start()
         self.addCleanup(sleep.stop)
+        self.configure('water_portal', 'url', PORTAL_URL)
+        # the pages commit: each test starts without the attempts (wrong
+        # passwords, proofs, codes sent) of the tests before it
+        self.forget_attempts()
+
+    def configure(self, section, option, value):
+        "Set an option of trytond's configuration for this test"
+        if not config.has_section(section):
+            config.add_section(section)
+        old = config.get(section, option)
+        if old is None:
+            self.addCleanup(config._cache_clear)
+            self.addCleanup(config._config.remove_option, section, option)
+        else:
+            self.addCleanup(config.set, section, option, old)
+        config.set(section, option, value)
 
     # --- helpers
     def client(self):
@@ -230,6 +254,31 @@ class PortalTestCase(UtilityTestCase):
         self.assertIn('dir="ltr"', page.text)
         self.assertIn('Bills to pay', page.text)
 
+    def test_behind_a_proxy(self):
+        "Behind a TLS proxy: cookies for https only, limits per subscriber"
+        client = self.signed_up('proxied@example.com')
+        cookie = client.get_cookie(SESSION_COOKIE,
+            path='/%s/portal/' % self.db_name)
+        self.assertTrue(cookie.secure)
+
+        # [web] num_proxies = 1: the address is the one the proxy forwards
+        proxied = Client(ProxyFix(app, x_for=1, x_proto=1, x_host=1),
+            Response)
+        headers = {'X-Forwarded-For': '203.0.113.7',
+            'X-Forwarded-Proto': 'https'}
+        response = proxied.get(self.url('login'), headers=headers)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+            response.text).group(1)
+        response = proxied.post(self.url('login'), headers=headers, data={
+                'csrf': csrf, 'email': 'proxied@example.com',
+                'password': 'wrong'})
+        self.assertEqual(response.status_code, 401)
+        with Transaction().start(DB_NAME, 0):
+            Attempt = Pool().get('web.user.authenticate.attempt')
+            attempt, = Attempt.search(
+                [('login', '=', 'proxied@example.com')])
+            self.assertEqual(attempt.ip_address, '203.0.113.7')
+
     def test_login_logout(self):
         "Signing in with the password, out with the button"
         self.signed_up('login@example.com')
@@ -298,9 +347,10 @@ class PortalTestCase(UtilityTestCase):
         return sent
 
     def link(self, message):
-        url = re.search(r'(http://\S+)', message.get_content()).group(1)
-        return url[url.index('/%s/portal/' % self.db_name.replace(
-                    ':', '%3A')):] if '%3A' in url else url
+        "The path of the link of the e-mail, on the configured portal"
+        url = re.search(r'(https?://\S+)', message.get_content()).group(1)
+        self.assertTrue(url.startswith(PORTAL_URL + '/'), url)
+        return url[len(PORTAL_URL):]
 
     def test_password_reset(self):
         "A link by e-mail to choose a new password, once"
@@ -344,6 +394,83 @@ class PortalTestCase(UtilityTestCase):
                 'password': 'Another-2027'})
         self.assertEqual(response.status_code, 400)
         self.assertIn('انتهت صلاحية', response.text)
+
+    def reset_link(self, client, email, sent):
+        "The form of the link e-mailed to choose a new password"
+        client.post(self.url('reset'), data={
+                'csrf': self.csrf(client, 'reset'), 'email': email})
+        page = client.get(self.link(sent[-1]))
+        return dict(re.findall(
+                r'name="(email|token|csrf)" value="([^"]*)"', page.text))
+
+    def test_reset_ends_sessions(self):
+        "A new password signs out every session of the account"
+        sent = self.mails()
+        stolen = self.signed_up('stolen@example.com')
+        self.assertEqual(stolen.get(self.url('')).status_code, 200)
+        owner = self.client()
+        form = self.reset_link(owner, 'stolen@example.com', sent)
+        response = owner.post(self.url('reset', 'new'),
+            data={**form, 'password': 'Mine-Again-2027'})
+        self.assertEqual(response.status_code, 303)
+        response = stolen.get(self.url(''))
+        self.assertEqual(response.status_code, 303)
+        self.assertIn('/portal/login', response.location)
+
+    def test_reset_guesses_capped(self):
+        "Wrong reset tokens are capped, and the owner still signs in"
+        sent = self.mails()
+        self.signed_up('guessed@example.com')
+        client = self.client()
+        form = self.reset_link(client, 'guessed@example.com', sent)
+        wrong = {**form, 'token': '0' * len(form['token']),
+            'password': 'Guessed-2027'}
+        statuses = [client.post(self.url('reset', 'new'), data=wrong
+                ).status_code for _ in range(8)]
+        self.assertEqual(statuses[:6], [400] * 6)
+        self.assertEqual(statuses[-1], 429)
+        # even the right token, now
+        response = client.post(self.url('reset', 'new'),
+            data={**form, 'password': 'Guessed-2027'})
+        self.assertEqual(response.status_code, 429)
+        # the owner's sign-in is another count
+        response = client.post(self.url('login'), data={
+                'csrf': self.csrf(client, 'login'),
+                'email': 'guessed@example.com', 'password': PASSWORD})
+        self.assertEqual(response.status_code, 303)
+
+    def test_links_from_configured_address(self):
+        "An e-mail's link is the configured portal's, whatever Host is sent"
+        sent = self.mails()
+        self.signed_up('host@example.com')
+        client = self.client()
+        evil = 'http://evil.example/'
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(
+                self.url('reset'), base_url=evil).text).group(1)
+        response = client.post(self.url('reset'), base_url=evil, data={
+                'csrf': csrf, 'email': 'host@example.com'})
+        self.assertEqual(response.status_code, 200, response.text)
+        message, = sent
+        self.assertNotIn('evil', message.get_content())
+        self.assertTrue(self.link(message).startswith(
+                '/%s/portal/reset/new?' % self.db_name.replace(':', '%3A')))
+
+        # without a configured address, no link is sent at all
+        self.configure('water_portal', 'url', '')
+        sent.clear()
+        self.signed_up('unconfigured@example.com')
+        with self.assertLogs('trytond.modules.water_utility.routes',
+                'ERROR'):
+            response = client.post(self.url('reset'), base_url=evil, data={
+                    'csrf': csrf, 'email': 'unconfigured@example.com'})
+        self.assertEqual(response.status_code, 503)
+        self.assertIn('لا يمكننا إرسال رابط', response.text)
+        self.assertEqual(sent, [])
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            user, = WebUser.search(
+                [('email', '=', 'unconfigured@example.com')])
+            self.assertFalse(user.reset_password_token)
 
     def test_contact_details(self):
         "Phone and e-mail change with the password; the e-mail by its link"
@@ -426,6 +553,38 @@ class PortalTestCase(UtilityTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn('الرمز غير صحيح', response.text)
 
+    def forget_attempts(self):
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Attempt = Pool().get('web.user.authenticate.attempt')
+            transaction.connection.cursor().execute(
+                *Attempt.__table__().delete())
+            transaction.commit()
+
+    def test_codes_capped(self):
+        "A few codes per subscription and per network: no mail bomb"
+        sent = self.mails()
+        client = self.client()
+        number = self.subscriptions[0][1]
+
+        def ask(client, number):
+            return client.post(self.url('signup', 'code'), data={
+                    'csrf': self.csrf(client, 'signup'), 'number': number})
+        self.assertEqual([ask(client, number).status_code for _ in range(4)],
+            [200, 200, 200, 429])
+        self.assertEqual(len(sent), 3)
+        # the last code sent still works
+        code = re.search(r'(\d{6})', sent[-1].get_content()).group(1)
+        response = client.post(self.url('signup', 'code', 'verify'), data={
+                'csrf': self.csrf(client, 'signup'), 'number': number,
+                'code': code, 'email': 'capped@example.com',
+                'password': PASSWORD})
+        self.assertEqual(response.status_code, 303)
+        # numbers without an e-mail on file count too, up to the network's cap
+        other = self.client()
+        statuses = [ask(other, '9%05d' % i).status_code for i in range(8)]
+        self.assertEqual(statuses, [400] * 7 + [429])
+        self.assertEqual(len(sent), 3)
+
     # --- nobody sees another's data
     def test_other_subscribers_data_not_found(self):
         "Another's subscription, bill or request, or a guessed id: 404"
@@ -454,6 +613,10 @@ class PortalTestCase(UtilityTestCase):
                 ('s', their_id, 'reading'),
                 ('s', 999999),
                 ('s', my_id, 'bill', '999999.pdf'),
+                # ids the database cannot hold
+                ('s', 2 ** 31),
+                ('s', my_id, 'request', 2 ** 63),
+                ('s', my_id, 'bill', '%s.pdf' % 2 ** 64),
                 ]:
             response = mine.get(self.url(*path))
             self.assertEqual(response.status_code, 404, path)
@@ -464,6 +627,9 @@ class PortalTestCase(UtilityTestCase):
         # a tampered id in a form
         response = mine.post(self.url('s', their_id, 'reading'), data={
                 'csrf': self.csrf(mine, ''), 'value': '12'})
+        self.assertEqual(response.status_code, 404)
+        response = mine.post(self.url('s', my_id, 'request', 10 ** 30,
+                'reopen'), data={'csrf': self.csrf(mine, ''), 'reason': 'x'})
         self.assertEqual(response.status_code, 404)
 
     def test_expired_session(self):
@@ -640,6 +806,19 @@ class PortalTestCase(UtilityTestCase):
         response = client.post(self.url(*path), data={
                 'csrf': self.csrf(client, path), 'value': 'twelve'})
         self.assertEqual(response.status_code, 400)
+
+    @unittest.skipUnless(SHIPPED_CONFIG.exists(), "not in the repository")
+    def test_shipped_configuration(self):
+        "The shipped configuration lists no database to a stranger"
+        shipped = configparser.RawConfigParser()
+        shipped.read(SHIPPED_CONFIG)
+        self.configure('database', 'list', shipped.get('database', 'list'))
+        self.assertTrue(shipped.get('water_portal', 'url'))
+        response = self.client().post('/rpc/', data=json.dumps({
+                    'id': 1, 'method': 'common.db.list', 'params': []}),
+            content_type='application/json')
+        self.assertEqual(response.status_code, 403)
+        self.assertNotIn(self.db_name, response.text)
 
     def test_unknown_address_friendly(self):
         "An unknown address or a GET of a form's action: the friendly page"
