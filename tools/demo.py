@@ -1188,11 +1188,15 @@ def create_bills(settings, admin, company, today, seed, payments, clock):
 
 
 PORTAL_EMAIL = 'subscriber@example.com'
+# the role of a subscription's row in the logins file: its activation code
+ACTIVATION_ROLE = 'activation-code'
 
 
 def create_portal_user(settings, admin, company, clock):
     """A subscriber of the portal (/<database>/portal/) holding the first
-    subscription with a posted bill; return its row of the logins file"""
+    subscription with a posted bill; return its rows of the logins file:
+    the login, and the subscription's activation code (as printed on its
+    bills) to sign up again with"""
     from trytond.pool import Pool
 
     password = demo_passwords([PORTAL_EMAIL])[PORTAL_EMAIL]
@@ -1217,14 +1221,16 @@ def create_portal_user(settings, admin, company, clock):
                     'password': password,
                     'water_subscriptions': [('add', [subscription.id])],
                     }])
-        return subscription.number
+        return subscription.number, subscription.portal_code
 
-    number = in_transaction(settings, admin, company, work)
+    number, code = in_transaction(settings, admin, company, work) or (
+        None, None)
     if not number:
         return []
     clock.note(f"portal subscriber {PORTAL_EMAIL} holds subscription "
         f"{number}: {URL}{settings.database}/portal/")
-    return [(PORTAL_EMAIL, 'subscriber', password)]
+    return [(PORTAL_EMAIL, 'subscriber', password),
+        (number, ACTIVATION_ROLE, code)]
 
 
 def create_stock(settings, admin, company, stock):

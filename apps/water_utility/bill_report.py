@@ -20,6 +20,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import rating
 from .billing import describe_line
+from .portal import activation_code, format_code
 from .report_html import SubscriberReport
 
 CHART_MONTHS = 12
@@ -164,6 +165,11 @@ class BillReport(SubscriberReport):
         # the chart's columns are narrow: month/year in digits
         context['month_short'] = lambda d: d.strftime('%m/%y')
         context['Markup'] = XML
+        # the portal activation code, proof of the subscription for its
+        # holder: the bill goes to the holder's premises
+        secret = pool.get('water.portal.secret').get()
+        context['portal_code'] = lambda s: format_code(
+            activation_code(secret, s.id, s.portal_nonce))
         # a short reminder for subscriptions on the collection ladder
         context['reminders'] = pool.get('account.dunning').water_reminders(
             list({r.subscription.id for r in records}))

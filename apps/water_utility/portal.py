@@ -2,13 +2,19 @@
 """The subscriber portal (بوابة المشترك): what a web user holds
 
 A subscriber signs up on the portal as a Tryton web user (web_user) and adds
-each subscription by proving it: its number and the amount of its latest
-bill, printed on the bill.  The subscriptions a web user proved are the only
-ones the portal ever shows it (routes.py checks it on every page).
+each subscription by proving it: its number and its portal activation code,
+printed on every bill and shown to the desk (or a one-time code e-mailed to
+the address on file).  The subscriptions a web user proved are the only ones
+the portal ever shows it (routes.py checks it on every page).
+
+The activation code is not stored: it is an HMAC of the subscription's id
+and a random nonce under the portal's secret (50 bits, ten letters and
+digits of Crockford's base 32).  Renewing it draws a new nonce, so the
+codes printed before no longer work.
 
 The small pure functions here (the CSRF token, the photo check, the amount
-typed by a subscriber, the bars of the consumption chart) are tested with
-hypothesis in tests/test_portal.py.
+typed by a subscriber, the activation code, the bars of the consumption
+chart) are tested with hypothesis in tests/test_portal.py.
 """
 import datetime as dt
 import hashlib
@@ -19,8 +25,13 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 
-from trytond.model import ModelSQL, Unique, fields
+from sql.aggregate import Count
+
+from trytond import config
+from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 # what a subscriber may upload: photos of a dial, a leak, a broken seal
 PHOTO_FORMATS = {
@@ -31,6 +42,12 @@ PHOTO_FORMATS = {
 PHOTO_MAX_SIZE = 5 * 1024 * 1024
 # a code sent to the e-mail on file proves a subscription for this long
 CODE_VALIDITY = dt.timedelta(minutes=15)
+# the activation code: Crockford's base 32 (no I, L, O or U to misread),
+# ten characters, 50 bits
+CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+CODE_LENGTH = 10
+# what a subscriber may type for a letter the alphabet leaves out
+CODE_READS = {'O': '0', 'I': '1', 'L': '1'}
 
 
 def csrf_token(secret):
@@ -106,6 +123,47 @@ def chart_bars(values, width, height, rtl=False):
     return bars
 
 
+def activation_code(secret, subscription_id, nonce):
+    """The portal activation code of the subscription: CODE_LENGTH
+    characters of CODE_ALPHABET drawn from an HMAC under secret"""
+    digest = hmac.new(secret.encode(),
+        ('water-portal-activation:%s:%s' % (subscription_id, nonce or ''))
+        .encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:8], 'big') >> (64 - 5 * CODE_LENGTH)
+    chars = []
+    for _ in range(CODE_LENGTH):
+        value, index = divmod(value, 32)
+        chars.append(CODE_ALPHABET[index])
+    return ''.join(reversed(chars))
+
+
+def format_code(code):
+    "ABCDE-FGHJK: two halves, easier to read out and to type"
+    half = len(code) // 2
+    return '%s-%s' % (code[:half], code[half:])
+
+
+def normalize_code(text):
+    """Return the activation code typed (any case, spaces or dashes,
+    Arabic-Indic digits, O for 0, I and L for 1), None when it cannot be
+    one"""
+    chars = []
+    for char in text or '':
+        if char in ' -\u00a0\u2010\u2011\u2012\u2013\u2014\u2212':
+            continue
+        if char.isdigit():
+            chars.append(str(unicodedata.digit(char)))
+            continue
+        char = char.upper()
+        char = CODE_READS.get(char, char)
+        if char not in CODE_ALPHABET:
+            return None
+        chars.append(char)
+    if len(chars) != CODE_LENGTH:
+        return None
+    return ''.join(chars)
+
+
 def mask_email(email):
     "m***@example.com: enough for its owner to recognise it, no more"
     name, _, domain = email.partition('@')
@@ -165,7 +223,40 @@ class PortalCode(ModelSQL):
         return codes[0].subscription
 
 
-class PortalSubscription(ModelSQL):
+class PortalSecret(ModelSQL):
+    "Portal Secret"
+    __name__ = 'water.portal.secret'
+    __string__ = "Portal Secret"
+
+    secret = fields.Char("Secret", required=True, strip=False)
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # drawn once, when the module is activated; read by no one
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Count(table.id)))
+        if not cursor.fetchone()[0]:
+            cursor.execute(*table.insert(
+                    [table.secret], [[secrets.token_hex(32)]]))
+
+    @classmethod
+    def get(cls):
+        """The secret of the activation codes: [water_portal] secret when
+        set (a copy of the database then reveals no code), else the one
+        drawn at activation"""
+        secret = config.get('water_portal', 'secret')
+        if secret:
+            return secret
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.secret,
+                order_by=table.id.asc, limit=1))
+        return cursor.fetchone()[0]
+
+
+class PortalSubscription(ModelSQL, ModelView):
     "Web User - Water Subscription"
     __name__ = 'web.user-water.subscription'
     __string__ = "Web User - Water Subscription"
@@ -175,6 +266,14 @@ class PortalSubscription(ModelSQL):
     subscription = fields.Many2One(
         'water.subscription', "Subscription", required=True,
         ondelete='CASCADE')
+    email = fields.Function(fields.Char("E-mail"), 'get_email')
+    linked = fields.Function(fields.DateTime("Linked"), 'get_linked')
+
+    def get_email(self, name):
+        return self.user.email
+
+    def get_linked(self, name):
+        return self.create_date.replace(microsecond=0)
 
     @classmethod
     def __setup__(cls):
@@ -223,17 +322,58 @@ class WebUser(metaclass=PoolMeta):
 class Subscription(metaclass=PoolMeta):
     __name__ = 'water.subscription'
 
-    @classmethod
-    def portal_proof(cls, number, amount):
-        """Return the active subscription of the number whose latest posted
-        bill totals amount, else None
+    portal_nonce = fields.Char("Portal Nonce", readonly=True, strip=False)
+    portal_code = fields.Function(fields.Char("Portal Activation Code",
+            help="Proves the subscription on the subscribers' portal: "
+            "printed on every bill; give it only to the holder."),
+        'get_portal_code')
+    portal_logins = fields.One2Many('web.user-water.subscription',
+        'subscription', "Portal Logins",
+        help="The portal logins that proved the subscription; remove one "
+        "to take its access away.")
 
-        The amount is printed on every bill and is not guessable from the
-        number, as a bill number would be.
-        """
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'renew_portal_code': {
+                    'invisible': Eval('state') == 'closed',
+                    'icon': 'tryton-refresh',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, subscriptions, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('portal_nonce')
+        default.setdefault('portal_logins')
+        return super().copy(subscriptions, default=default)
+
+    @classmethod
+    def get_portal_code(cls, subscriptions, name):
+        Secret = Pool().get('water.portal.secret')
+        secret = Secret.get()
+        return {s.id: format_code(
+                activation_code(secret, s.id, s.portal_nonce))
+            for s in subscriptions}
+
+    @classmethod
+    @ModelView.button
+    def renew_portal_code(cls, subscriptions):
+        "A new activation code: the one printed before no longer works"
+        for subscription in subscriptions:
+            subscription.portal_nonce = secrets.token_hex(8)
+        cls.save(subscriptions)
+
+    @classmethod
+    def portal_proof(cls, number, code):
+        """Return the active subscription of the number whose activation
+        code is code (as typed), else None"""
         pool = Pool()
-        Bill = pool.get('water.bill')
-        if not number or amount is None:
+        Secret = pool.get('water.portal.secret')
+        code = normalize_code(code)
+        if not number or not code:
             return None
         subscriptions = cls.search([
                 ('number', '=', number.strip()),
@@ -242,14 +382,8 @@ class Subscription(metaclass=PoolMeta):
         if not subscriptions:
             return None
         subscription, = subscriptions
-        bills = Bill.search([
-                ('subscription', '=', subscription.id),
-                ('state', 'in', ['posted', 'credited']),
-                ('invoice', '!=', None),
-                ], order=[('month', 'DESC'), ('id', 'DESC')], limit=1)
-        if not bills:
-            return None
-        bill, = bills
-        if bill.invoice.total_amount != amount:
+        expected = activation_code(
+            Secret.get(), subscription.id, subscription.portal_nonce)
+        if not hmac.compare_digest(expected, code):
             return None
         return subscription

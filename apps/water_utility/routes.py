@@ -348,15 +348,14 @@ def _count_network(page, prefix):
             ])
 
 
-def _prove(page, number, amount):
-    """Return the subscription proved by its number and its last bill's
-    amount; count the failure (committed: the page is not an error)"""
+def _prove(page, number, code):
+    """Return the subscription proved by its number and its activation
+    code; count the failure (committed: the page is not an error)"""
     Subscription = page.pool.get('water.subscription')
     Attempt = page.pool.get('web.user.authenticate.attempt')
     key = 'water.subscription:' + number
     _check_attempts(page, key)
-    subscription = Subscription.portal_proof(
-        number, tools.parse_amount(amount))
+    subscription = Subscription.portal_proof(number, code)
     if subscription:
         Attempt.remove(key)
     else:
@@ -391,6 +390,8 @@ def _mail(page, to, key, **variables):
     msg['To'] = to
     msg['Subject'] = subject
     msg['Content-Language'] = ', '.join(languages)
+    # which e-mail of the portal it is, for the server's logs and filters
+    msg['X-Water-Portal'] = key
     msg.set_content('\n\n---\n\n'.join(bodies))
     send_message_transactional(msg)
 
@@ -421,6 +422,16 @@ def _account_errors(page, form):
     return _password_errors(page, form['password'])
 
 
+def _tell_holder(page, subscription, user):
+    """Tell the subscription's holder, at the e-mails on file, that a portal
+    login now holds it: a stranger's is then known and removed by staff"""
+    emails = {m.value.lower() for m in subscription.party.contact_mechanisms
+        if m.type == 'email' and m.value}
+    for email in sorted(emails):
+        _mail(page, email, 'linked', number=subscription.number,
+            login=tools.mask_email(user.email))
+
+
 def _create_account(page, subscription, form):
     WebUser = page.pool.get('web.user')
     user, = WebUser.create([{
@@ -429,20 +440,21 @@ def _create_account(page, subscription, form):
                 'password': form['password'],
                 'water_subscriptions': [('add', [subscription.id])],
                 }])
+    _tell_holder(page, subscription, user)
     _sign_in(page, user)
     return page.redirect(page.url('s', subscription.id))
 
 
 @portal('/signup', methods=('GET', 'POST'), signed_in=False)
 def signup(page):
-    form = _posted(page, 'number', 'amount', 'email', 'password')
+    form = _posted(page, 'number', 'activation', 'email', 'password')
     errors = []
     if page.request.method == 'POST':
         errors = ([page._('required')]
-            if not (form['number'] and form['amount'])
+            if not (form['number'] and form['activation'])
             else _account_errors(page, form))
         if not errors:
-            subscription = _prove(page, form['number'], form['amount'])
+            subscription = _prove(page, form['number'], form['activation'])
             if subscription:
                 return _create_account(page, subscription, form)
             errors.append(page._('proof_failed'))
@@ -669,10 +681,10 @@ def home(page):
 @portal('/add', methods=('GET', 'POST'))
 def add(page):
     WebUser = page.pool.get('web.user')
-    form = _posted(page, 'number', 'amount')
+    form = _posted(page, 'number', 'activation')
     errors = []
     if page.request.method == 'POST':
-        subscription = _prove(page, form['number'], form['amount'])
+        subscription = _prove(page, form['number'], form['activation'])
         if not subscription:
             errors.append(page._('proof_failed'))
         else:
@@ -680,6 +692,7 @@ def add(page):
                 WebUser.write([page.user], {
                         'water_subscriptions': [('add', [subscription.id])],
                         })
+                _tell_holder(page, subscription, page.user)
             return page.redirect(page.url('s', subscription.id))
     return page.render('add.html', errors=errors, form=form,
         status=HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK)

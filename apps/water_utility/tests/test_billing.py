@@ -546,8 +546,9 @@ class BillingRunTestCase(UtilityTestCase):
 
     @with_transaction()
     def test_bill_pdf_reads_back(self):
-        """The PDF bill carries the amount due and a QR code a phone reads:
-        the subscription, the amount and the bill number"""
+        """The PDF bill carries the amount due, the portal activation code
+        and a QR code a phone reads: the subscription, the amount and the
+        bill number"""
         pool = Pool()
         Bill = pool.get('water.bill')
         Report = pool.get('water.bill', type='report')
@@ -569,6 +570,8 @@ class BillingRunTestCase(UtilityTestCase):
         text = page.get_textpage().get_text_range()
         self.assertIn('188.00', text)
         self.assertIn(subscription.number, text)
+        # the holder's proof on the portal
+        self.assertIn(subscription.portal_code, text)
         image = page.render(scale=3).to_pil()
         codes = zxingcpp.read_barcodes(image)
         self.assertEqual([c.text for c in codes], [

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from trytond import backend, config
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.protocols.wrappers import Response
 from trytond.tests.test_tryton import DB_NAME, Client
@@ -90,6 +91,36 @@ class PortalToolsTestCase(unittest.TestCase):
                 if v1 < v2:
                     self.assertLessEqual(h1, h2)
 
+    @given(st.text(min_size=1, max_size=30), st.integers(1, 2 ** 31 - 1),
+        st.one_of(st.none(), st.text(alphabet='0123456789abcdef',
+                min_size=16, max_size=16)))
+    def test_activation_code_typed_any_way(self, secret, id_, nonce):
+        code = tools.activation_code(secret, id_, nonce)
+        self.assertEqual(len(code), tools.CODE_LENGTH)
+        self.assertTrue(set(code) <= set(tools.CODE_ALPHABET))
+        self.assertEqual(code, tools.activation_code(secret, id_, nonce))
+        printed = tools.format_code(code)
+        arabic = ''.join(chr(0x660 + int(c)) if c.isdigit() else c
+            for c in printed)
+        for typed in [printed, printed.lower(), ' %s ' % code,
+                printed.replace('-', ' '), arabic,
+                code.replace('0', 'O').replace('1', 'l')]:
+            self.assertEqual(tools.normalize_code(typed), code, typed)
+
+    def test_activation_code_refused(self):
+        for text in ['', 'ABCDE', 'ABCDE-FGHJK-M', 'ABCDE-FGHJU', '42.50',
+                'ABCDE/FGHJK']:
+            self.assertIsNone(tools.normalize_code(text), text)
+
+    @given(st.integers(1, 2 ** 31 - 2))
+    def test_activation_codes_differ(self, id_):
+        "Neighbouring subscriptions and a renewal give unrelated codes"
+        secret = 'secret'
+        code = tools.activation_code(secret, id_, None)
+        self.assertNotEqual(code, tools.activation_code(secret, id_ + 1, None))
+        self.assertNotEqual(code, tools.activation_code(secret, id_, 'ab'))
+        self.assertNotEqual(code, tools.activation_code('other', id_, None))
+
     def test_photo_checked_by_its_bytes(self):
         self.assertEqual(tools.photo_format(png()), ('png', 'image/png'))
         self.assertIsNone(tools.photo_format(b'<html><script>x</script>'))
@@ -142,6 +173,7 @@ class PortalTestCase(UtilityTestCase):
         leak.save()
         cls.subscriptions = [(s.id, s.number) for s in subscriptions]
         cls.total = bills[0].invoice.total_amount
+        cls.codes = [s.portal_code for s in subscriptions]
         cls.leak = leak.id
 
     def setUp(self):
@@ -151,6 +183,11 @@ class PortalTestCase(UtilityTestCase):
         sleep.start()
         self.addCleanup(sleep.stop)
         self.configure('water_portal', 'url', PORTAL_URL)
+        self.sent, self.notices = [], []
+        mail = patch('trytond.modules.water_utility.routes.'
+            'send_message_transactional', side_effect=self.capture)
+        mail.start()
+        self.addCleanup(mail.stop)
         # the pages commit: each test starts without the attempts (wrong
         # passwords, proofs, codes sent) of the tests before it
         self.forget_attempts()
@@ -182,12 +219,12 @@ class PortalTestCase(UtilityTestCase):
         return re.search(r'name="csrf" value="([0-9a-f]+)"',
             response.text).group(1)
 
-    def signup(self, client, email, subscription=0, amount=None):
+    def signup(self, client, email, subscription=0, code=None):
         _, number = self.subscriptions[subscription]
         return client.post(self.url('signup'), data={
                 'csrf': self.csrf(client, 'signup'),
                 'number': number,
-                'amount': str(amount if amount is not None else self.total),
+                'activation': code or self.codes[subscription],
                 'email': email,
                 'password': PASSWORD,
                 })
@@ -300,17 +337,18 @@ class PortalTestCase(UtilityTestCase):
         self.assertEqual(client.get(self.url('')).status_code, 303)
 
     def test_wrong_proof_refused_then_locked(self):
-        "A wrong amount is refused; after a few tries the number is locked"
+        "A wrong code is refused; after a few tries the number is locked"
         client = self.client()
-        response = self.signup(client, 'guess@example.com',
-            amount=self.total + 1)
-        self.assertEqual(response.status_code, 400)
-        self.assertIn('لا يطابقان', response.text)
-        for _ in range(6):
+        # the other subscription's code, the latest bill's total
+        for wrong in [self.codes[1], str(self.total)]:
+            response = self.signup(client, 'guess@example.com', code=wrong)
+            self.assertEqual(response.status_code, 400)
+            self.assertIn('لا يطابقان', response.text)
+        for _ in range(5):
             response = self.signup(client, 'guess@example.com',
-                amount=self.total + 1)
+                code='0000000000')
         self.assertEqual(response.status_code, 429)
-        # even the right amount, now
+        # even the right code, now
         response = self.signup(client, 'guess@example.com')
         self.assertEqual(response.status_code, 429)
         with Transaction().start(DB_NAME, 0):
@@ -328,7 +366,8 @@ class PortalTestCase(UtilityTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn('انتهت صلاحية', response.text)
         response = self.client().post(self.url('signup'), data={
-                'number': self.subscriptions[0][1], 'amount': '1',
+                'number': self.subscriptions[0][1],
+                'activation': self.codes[0],
                 'email': 'x@example.com', 'password': PASSWORD})
         self.assertEqual(response.status_code, 400)
         with Transaction().start(DB_NAME, 0):
@@ -338,13 +377,15 @@ class PortalTestCase(UtilityTestCase):
 
     # --- passwords and contact details
     def mails(self):
-        "The e-mails the pages send, captured"
-        sent = []
-        mail = patch('trytond.modules.water_utility.routes.'
-            'send_message_transactional', side_effect=sent.append)
-        mail.start()
-        self.addCleanup(mail.stop)
-        return sent
+        """The e-mails the pages sent, captured; the holders' notices of a
+        new login are apart, in self.notices"""
+        return self.sent
+
+    def capture(self, message):
+        if message['X-Water-Portal'] == 'linked':
+            self.notices.append(message)
+        else:
+            self.sent.append(message)
 
     def link(self, message):
         "The path of the link of the e-mail, on the configured portal"
@@ -655,11 +696,88 @@ class PortalTestCase(UtilityTestCase):
         _, number = self.subscriptions[1]
         response = client.post(self.url('add'), data={
                 'csrf': self.csrf(client, 'add'),
-                'number': number, 'amount': str(self.total)})
+                'number': number, 'activation': self.codes[1]})
         self.assertEqual(response.status_code, 303)
         home = client.get(self.url(''))
         for subscription_id, _ in self.subscriptions:
             self.assertIn('/portal/s/%s"' % subscription_id, home.text)
+
+    def test_holder_told_and_staff_revoke(self):
+        "The holder hears of a new login; the desk removes it, renews the code"
+        subscription_id, number = self.subscriptions[0]
+        client = self.signed_up('newcomer@example.com', 0)
+        message, = self.notices
+        self.assertEqual(message['To'], 'mariam.attar@example.com')
+        self.assertIn(number, message.get_content())
+        self.assertIn('n***@example.com', message.get_content())
+        self.assertNotIn('newcomer@', message.get_content())
+
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Subscription = pool.get('water.subscription')
+            Link = pool.get('web.user-water.subscription')
+            subscription = Subscription(subscription_id)
+            links = [l for l in subscription.portal_logins
+                if l.email == 'newcomer@example.com']
+            self.assertEqual(len(links), 1)
+            Link.delete(links)
+            nonce = subscription.portal_nonce
+            Subscription.renew_portal_code([subscription])
+            code = subscription.portal_code
+            transaction.commit()
+        self.addCleanup(self.restore_nonce, subscription_id, nonce)
+        self.assertNotEqual(code, self.codes[0])
+        self.assertEqual(
+            client.get(self.url('s', subscription_id)).status_code, 404)
+
+        # the code printed before no longer works, the new one does
+        response = self.signup(self.client(), 'renewed@example.com')
+        self.assertEqual(response.status_code, 400)
+        response = self.signup(self.client(), 'renewed@example.com',
+            code=code)
+        self.assertEqual(response.status_code, 303)
+        # the second subscriber has no e-mail on file: nobody to tell
+        self.signed_up('second@example.com', 1)
+        self.assertEqual(len(self.notices), 2)
+
+    def test_code_shown_to_the_desk_only(self):
+        "The desk reads the activation code; a meter reader does not"
+        subscription_id, _ = self.subscriptions[0]
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            User = pool.get('res.user')
+            company = pool.get('water.subscription')(
+                subscription_id).company
+            users = User.create([{
+                        'login': 'desk-%s' % group, 'name': group,
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        'groups': [('add', [base.model_data(group)])],
+                        } for group in ['group_water_billing',
+                        'group_water_complaints', 'group_water_reader']])
+            transaction.commit()
+            ids = [u.id for u in users]
+        for user_id, allowed in zip(ids, [True, True, False]):
+            with Transaction().start(DB_NAME, user_id,
+                    context={'_check_access': True}):
+                Subscription = Pool().get('water.subscription')
+                read = lambda: Subscription.read(  # noqa: E731
+                    [subscription_id], ['portal_code'])
+                if allowed:
+                    self.assertEqual(read()[0]['portal_code'],
+                        self.codes[0])
+                else:
+                    self.assertRaises(AccessError, read)
+                    # nor the secret, by any user
+                    Secret = Pool().get('water.portal.secret')
+                    self.assertRaises(AccessError, Secret.search, [])
+
+    def restore_nonce(self, subscription_id, nonce):
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Subscription = Pool().get('water.subscription')
+            Subscription.write([Subscription(subscription_id)],
+                {'portal_nonce': nonce})
+            transaction.commit()
 
     # --- requests and readings
     def test_request_with_photo(self):
