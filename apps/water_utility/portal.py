@@ -40,6 +40,12 @@ PHOTO_FORMATS = {
     'WEBP': ('webp', 'image/webp'),
     }
 PHOTO_MAX_SIZE = 5 * 1024 * 1024
+# a phone's photo has 12 to 24 megapixels; a larger image is refused (it
+# would take the server's memory to decode)
+PHOTO_MAX_PIXELS = 24_000_000
+# stored photos are scaled down to this on their longer side: enough to
+# read a dial or see a leak, a few hundred KB each
+PHOTO_MAX_SIDE = 2560
 # a code sent to the e-mail on file proves a subscription for this long
 CODE_VALIDITY = dt.timedelta(minutes=15)
 # the activation code: Crockford's base 32 (no I, L, O or U to misread),
@@ -77,6 +83,36 @@ def photo_format(data):
             Image.DecompressionBombError):
         return None
     return PHOTO_FORMATS.get(format_)
+
+
+def reencode_photo(data):
+    """Return the photo as a new JPEG: without its metadata (a phone's GPS
+    position, its owner's name) or whatever follows the image's data, turned
+    the way it was taken, at most PHOTO_MAX_SIDE pixels on its longer side;
+    None when data is not a photo or has more than PHOTO_MAX_PIXELS pixels"""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    if not photo_format(data):
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            # the size is read from the header, before any pixel is decoded
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                return None
+            image = ImageOps.exif_transpose(image)
+            if image.mode in {'RGBA', 'LA', 'P', 'PA'}:
+                image = image.convert('RGBA')
+                background = Image.new('RGB', image.size, 'white')
+                background.paste(image, mask=image.getchannel('A'))
+                image = background
+            else:
+                image = image.convert('RGB')
+            image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            result = io.BytesIO()
+            image.save(result, 'JPEG', quality=85, optimize=True)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError):
+        return None
+    return result.getvalue()
 
 
 def parse_amount(text):

@@ -18,6 +18,7 @@ connection.  Every page runs through `portal`, which:
 import datetime as dt
 import hmac
 import logging
+import re
 import secrets
 from functools import wraps
 from http import HTTPStatus
@@ -42,6 +43,26 @@ from . import portal as tools
 
 logger = logging.getLogger(__name__)
 
+
+class SecretsFilter(logging.Filter):
+    """Keep the tokens of the portal's e-mailed links (a new password, a new
+    e-mail) out of the access log of trytond's server: whoever reads the
+    log must not be able to use them"""
+    pattern = re.compile(r'\b(token=)[^&\s"]+')
+
+    def filter(self, record):
+        if isinstance(record.msg, str):
+            record.msg = self.pattern.sub(r'\1***', record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.pattern.sub(r'\1***', a) if isinstance(a, str) else a
+                for a in record.args)
+        return True
+
+
+# werkzeug's server logs each request's address, query included
+logging.getLogger('werkzeug').addFilter(SecretsFilter())
+
 PREFIX = '/<database_name>/portal'
 SESSION_COOKIE = 'water_portal'
 CSRF_COOKIE = 'water_portal_csrf'
@@ -56,6 +77,10 @@ UPLOAD_MAX_SIZE = tools.PHOTO_MAX_SIZE + FORM_MAX_SIZE
 CODES_SENT = 3
 # and all subscriptions together from one network
 CODES_SENT_NETWORK = 10
+# what one subscription may send through the portal in 24 hours
+# ([water_portal] max_requests_day, max_readings_day, max_photo_bytes_day)
+DAILY_CAPS = {'requests': 5, 'readings': 3}
+PHOTO_BYTES_DAY = 20 * 1024 * 1024
 # the largest id of a record: the ids are the database's integers
 MAX_ID = 2 ** 31 - 1
 _loader = TemplateLoader(
@@ -851,10 +876,57 @@ def _photo(page):
         upload.close()
     if len(data) > tools.PHOTO_MAX_SIZE:
         raise RequestEntityTooLarge()
-    kind = tools.photo_format(data)
-    if not kind:
+    if not tools.photo_format(data):
         raise PortalError('photo_type')
-    return data, kind[0]
+    # stored as a new JPEG: nothing the sender hid in the file is kept
+    photo = tools.reencode_photo(data)
+    if not photo:
+        raise PortalError('photo_pixels',
+            megapixels=tools.PHOTO_MAX_PIXELS // 1_000_000)
+    return photo, 'jpg'
+
+
+def _sent_today(page, subscription):
+    """The requests and the readings the portal received for the
+    subscription in the last 24 hours"""
+    pool = page.pool
+    Request = pool.get('water.request')
+    Reading = pool.get('water.reading')
+    since = dt.datetime.now() - dt.timedelta(days=1)
+    requests = Request.search([
+            ('subscription', '=', subscription.id),
+            ('channel', '=', 'portal'),
+            ('create_date', '>=', since),
+            ])
+    readings = Reading.search([
+            ('subscription', '=', subscription.id),
+            ('source', '=', 'portal'),
+            ('create_date', '>=', since),
+            ])
+    return requests, readings
+
+
+def _check_daily(page, subscription, kind, photo):
+    """Refuse a request or a reading (kind) beyond what one subscription
+    may send in a day, or a photo beyond its day's bytes: one account
+    cannot fill the staff's queues or the disk"""
+    Attachment = page.pool.get('ir.attachment')
+    requests, readings = _sent_today(page, subscription)
+    sent = requests if kind == 'requests' else readings
+    cap = config.getint('water_portal', 'max_%s_day' % kind,
+        default=DAILY_CAPS[kind])
+    if len(sent) >= cap:
+        raise PortalError('%s_cap' % kind, HTTPStatus.TOO_MANY_REQUESTS,
+            count=cap)
+    if photo:
+        photos = Attachment.search([
+                ('resource', 'in', [str(r) for r in requests + readings]),
+                ])
+        limit = config.getint('water_portal', 'max_photo_bytes_day',
+            default=PHOTO_BYTES_DAY)
+        if sum(a.data_size or 0 for a in photos) + len(photo[0]) > limit:
+            raise PortalError('photos_cap', HTTPStatus.TOO_MANY_REQUESTS,
+                megabytes=limit // (1024 * 1024))
 
 
 def _attach(pool, record, photo, name):
@@ -883,6 +955,7 @@ def new_request(page, subscription_id):
             errors.append(page._('required'))
         else:
             photo = _photo(page)
+            _check_daily(page, subscription, 'requests', photo)
             with page.set_company(subscription):
                 request, = Request.create([{
                             'company': subscription.company.id,
@@ -978,6 +1051,7 @@ def reading(page, subscription_id):
         if value is None:
             errors.append(page._('reading_value'))
         else:
+            _check_daily(page, subscription, 'readings', photo)
             with page.set_company(subscription):
                 # the same validation as any reading of a file or a handheld
                 row, = Row.process([{

@@ -121,6 +121,54 @@ class PortalToolsTestCase(unittest.TestCase):
         self.assertNotEqual(code, tools.activation_code(secret, id_, 'ab'))
         self.assertNotEqual(code, tools.activation_code('other', id_, None))
 
+    def test_photo_reencoded(self):
+        "A photo is stored anew: no metadata, nothing appended, turned"
+        from PIL import Image
+        exif = Image.Exif()
+        exif[0x013b] = 'Mariam Attar'  # the artist
+        exif[0x0112] = 6  # taken with the phone turned
+        exif[0x8825] = {1: 'N', 2: (31.0, 30.0, 15.0)}  # GPS
+        data = io.BytesIO()
+        Image.new('RGB', (40, 30), (20, 90, 160)).save(
+            data, 'JPEG', exif=exif)
+        sent = data.getvalue() + b'<html><script>alert(1)</script>'
+        self.assertTrue(tools.photo_format(sent))
+        stored = tools.reencode_photo(sent)
+        self.assertTrue(stored.startswith(b'\xff\xd8'))
+        for hidden in [b'Mariam', b'<script', b'GPS']:
+            self.assertNotIn(hidden, stored)
+        with Image.open(io.BytesIO(stored)) as image:
+            self.assertEqual(dict(image.getexif()), {})
+            self.assertEqual(image.size, (30, 40))
+        # a PNG, and a large photo scaled down
+        self.assertTrue(tools.reencode_photo(png()))
+        with Image.open(io.BytesIO(tools.reencode_photo(
+                    png((4000, 3000))))) as image:
+            self.assertEqual(image.size, (tools.PHOTO_MAX_SIDE,
+                    tools.PHOTO_MAX_SIDE * 3 // 4))
+
+    def test_photo_too_many_pixels(self):
+        "An image of more pixels than a phone's is refused undecoded"
+        from PIL import Image
+        data = io.BytesIO()
+        Image.new('1', (12000, 12000)).save(data, 'PNG')
+        self.assertLess(len(data.getvalue()), tools.PHOTO_MAX_SIZE)
+        self.assertIsNone(tools.reencode_photo(data.getvalue()))
+
+    def test_tokens_kept_out_of_the_access_log(self):
+        "The server's access log shows no token of an e-mailed link"
+        from werkzeug._internal import _log
+        line = ('GET /water/portal/reset/new?email=m%40example.com'
+            '&token=0123abcd HTTP/1.1')
+        with self.assertLogs('werkzeug', 'INFO') as logs:
+            _log('info', '%s - - [%s] "%s" %s %s', '127.0.0.1', 'now', line,
+                '200', '-')
+            _log('info', 'GET /water/portal/contact/confirm?token=4567ef')
+        output = '\n'.join(logs.output)
+        self.assertNotIn('0123abcd', output)
+        self.assertNotIn('4567ef', output)
+        self.assertIn('email=m%40example.com&token=***', output)
+
     def test_photo_checked_by_its_bytes(self):
         self.assertEqual(tools.photo_format(png()), ('png', 'image/png'))
         self.assertIsNone(tools.photo_format(b'<html><script>x</script>'))
@@ -809,7 +857,9 @@ class PortalTestCase(UtilityTestCase):
             # (the language's format keeps date and time together)
             self.assertIn(deadline.strftime('%d/%m/%Y\xa0%H:%M'), page.text)
             photo, = Attachment.search([('resource', '=', str(request))])
-            self.assertEqual(photo.name, 'photo.png')
+            # stored anew, as a JPEG
+            self.assertEqual(photo.name, 'photo.jpg')
+            self.assertTrue(photo.data.startswith(b'\xff\xd8'))
 
     def staff(self, request_id, *actions, answer=None):
         "The complaints officer works the request (committed)"
@@ -873,7 +923,7 @@ class PortalTestCase(UtilityTestCase):
                 ('answered', 4, 'portal'))
 
     def test_upload_not_a_photo_or_too_large(self):
-        "HTML posing as a photo and a file too large are refused"
+        "HTML posing as a photo, a file too large, too many pixels: refused"
         client = self.signed_up('upload@example.com')
         subscription_id, _ = self.subscriptions[0]
         path = ('s', subscription_id, 'request')
@@ -892,10 +942,22 @@ class PortalTestCase(UtilityTestCase):
                     'big.jpg'),
                 }, content_type='multipart/form-data')
         self.assertEqual(response.status_code, 413)
+        from PIL import Image
+        huge = io.BytesIO()
+        Image.new('1', (12000, 12000)).save(huge, 'PNG')
+        huge.seek(0)
+        response = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "too many pixels",
+                'photo': (huge, 'huge.png'),
+                }, content_type='multipart/form-data')
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('24 ميغابكسل', response.text)
         with Transaction().start(DB_NAME, 0):
             Request = Pool().get('water.request')
             self.assertFalse(Request.search([
-                        ('description', 'in', ["not a photo", "too large"]),
+                        ('description', 'in', ["not a photo", "too large",
+                                "too many pixels"]),
                         ]))
 
     def test_self_reading(self):
@@ -924,6 +986,57 @@ class PortalTestCase(UtilityTestCase):
         response = client.post(self.url(*path), data={
                 'csrf': self.csrf(client, path), 'value': 'twelve'})
         self.assertEqual(response.status_code, 400)
+
+    def portal_requests(self, subscription_id):
+        "The number of requests the portal received for the subscription"
+        with Transaction().start(DB_NAME, 0):
+            Request = Pool().get('water.request')
+            return Request.search([
+                    ('subscription', '=', subscription_id),
+                    ('channel', '=', 'portal'),
+                    ], count=True)
+
+    def test_daily_caps(self):
+        "One subscription's requests, readings and photos are capped a day"
+        client = self.signed_up('busy@example.com', 1)
+        subscription_id, _ = self.subscriptions[1]
+        before = self.portal_requests(subscription_id)
+        self.configure('water_portal', 'max_requests_day', str(before + 2))
+        path = ('s', subscription_id, 'request')
+
+        def send(photo=None):
+            data = {'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "تسريب مرة أخرى"}
+            if photo:
+                data['photo'] = (io.BytesIO(photo), 'leak.png')
+            return client.post(self.url(*path), data=data,
+                content_type='multipart/form-data').status_code
+        self.assertEqual([send(), send(), send()], [303, 303, 429])
+        self.assertEqual(self.portal_requests(subscription_id), before + 2)
+        page = client.post(self.url(*path), data={
+                'csrf': self.csrf(client, path), 'type': str(self.leak),
+                'description': "x"})
+        self.assertIn('أقصى ما نقبله', page.text)
+
+        # photos: their bytes of the day
+        self.configure('water_portal', 'max_requests_day', '1000')
+        self.configure('water_portal', 'max_photo_bytes_day', '100')
+        self.assertEqual(send(png((400, 300))), 429)
+        self.assertEqual(send(), 303)
+
+        # readings
+        self.configure('water_portal', 'max_readings_day', '2')
+        path = ('s', subscription_id, 'reading')
+        statuses = [client.post(self.url(*path), data={
+                    'csrf': self.csrf(client, path), 'value': str(value),
+                    }).status_code for value in [20, 21, 22]]
+        self.assertEqual(statuses[-1], 429)
+        with Transaction().start(DB_NAME, 0):
+            Reading = Pool().get('water.reading')
+            self.assertLessEqual(Reading.search([
+                        ('subscription', '=', subscription_id),
+                        ('source', '=', 'portal'),
+                        ], count=True), 2)
 
     @unittest.skipUnless(SHIPPED_CONFIG.exists(), "not in the repository")
     def test_shipped_configuration(self):
