@@ -192,8 +192,8 @@ endif
 
 run: install web db
 	@echo
-	@echo "Tryton water utility: http://127.0.0.1:8000/#$(DB)"
-	@echo "Database: $(DB) ($(BACKEND))"
+	@echo "Tryton water utility: http://127.0.0.1:8000/"
+	@echo "Database: $(DB) ($(BACKEND); type it on the login form: the server lists no database)"
 	@if [ -f sites/logins.txt ]; then echo "Logins:"; cat sites/logins.txt; fi
 	@echo
 	$(BIN)/honcho start -f Procfile $(RUN_PROCESSES)
