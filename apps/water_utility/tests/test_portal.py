@@ -816,6 +816,10 @@ class PortalTestCase(UtilityTestCase):
                         self.codes[0])
                 else:
                     self.assertRaises(AccessError, read)
+                    # the form opens, without the code
+                    view = Subscription.fields_view_get(view_type='form')
+                    self.assertNotIn('portal_code', view['fields'])
+                    self.assertNotIn('name="portal_code"', view['arch'])
                     # nor the secret, by any user
                     Secret = Pool().get('water.portal.secret')
                     self.assertRaises(AccessError, Secret.search, [])
