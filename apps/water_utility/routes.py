@@ -590,7 +590,6 @@ def _reset_password(page, email, token, password):
 
 @portal('/reset/new', methods=('GET', 'POST'), signed_in=False)
 def reset_new(page):
-    WebUser = page.pool.get('web.user')
     source = (page.request.form if page.request.method == 'POST'
         else page.request.args)
     email = (source.get('email') or '').strip()
