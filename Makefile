@@ -83,6 +83,13 @@ install: $(INSTALLED) system
 SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 \
 	libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
 	libharfbuzz-subset.so.0:libharfbuzz-subset0
+# apt-get install $(1) quietly, waiting for another apt-get to finish; with the
+# package lists updated first when they are too old to know it
+APT_GET = apt-get -q -o DPkg::Lock::Timeout=300
+apt_install = $(APT_GET) install -y --no-install-recommends $(1) >/dev/null \
+	|| { $(APT_GET) update >/dev/null \
+		&& $(APT_GET) install -y --no-install-recommends $(1) >/dev/null; }
+
 system:
 	@missing=; for pair in $(SYSTEM_LIBS); do \
 		lib=$${pair%%:*}; package=$${pair##*:}; \
@@ -91,11 +98,7 @@ system:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian packages:$$missing"; \
-			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
-				$$missing >/dev/null \
-				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
-					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
-					--no-install-recommends $$missing >/dev/null; }; \
+			$(call apt_install,$$missing); \
 		else \
 			echo "WARNING: missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; \
 		fi; \
@@ -107,11 +110,7 @@ browser:
 	@if ! command -v chromium >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian's chromium"; \
-			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
-				chromium >/dev/null \
-				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
-					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
-					--no-install-recommends chromium >/dev/null; }; \
+			$(call apt_install,chromium); \
 		else \
 			echo "ERROR: chromium is missing (sudo apt-get install chromium)" >&2; exit 1; \
 		fi; \
@@ -360,11 +359,7 @@ test-clock: $(INSTALLED) system browser
 			&& ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian's faketime"; \
-			apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
-				faketime >/dev/null \
-				|| { apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null && \
-					apt-get install -y -q -o DPkg::Lock::Timeout=300 \
-					--no-install-recommends faketime >/dev/null; }; \
+			$(call apt_install,faketime); \
 		else \
 			echo "ERROR: libfaketime is missing (sudo apt-get install faketime)" >&2; exit 1; \
 		fi; \
